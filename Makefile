@@ -1,0 +1,37 @@
+# Themenforum: two commands do all the set-up. `make up` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: up test bench docs clean install unit
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[embedded,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole platform on the embedded stack, seeded with Themenforum 2.
+up: $(STAMP)
+	$(PY) -m shared.launcher
+
+## Run the test suite against real embedded servers.
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract
+
+## Benchmarks: ratios against the bare bus-and-store floor, measured in one run.
+bench: $(STAMP)
+	$(PY) -m tests.bench
+
+## Write each service's AsyncAPI document to docs/asyncapi/.
+docs: $(STAMP)
+	$(PY) -m shared.asyncapi docs/asyncapi
+
+clean:
+	rm -rf var/ .pytest_cache

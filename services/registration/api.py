@@ -1,0 +1,160 @@
+"""HTTP routes of the registration service: intake, status, public workshop list."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pymongo.errors import DuplicateKeyError
+
+from shared.auth import bearer, require_staff
+from shared.events import utcnow
+from shared.events.registrations import RegistrationSubmitted
+from shared.store import UnitOfWork
+
+from .domain import IntakeError, RegistrationCreate, check_against_forum
+from .store import RegistrationStore
+
+router = APIRouter(prefix="/api/v1", tags=["registrations"])
+
+
+def token_hash(token: str) -> str:
+    """What we store of a self-service token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _store(request: Request) -> RegistrationStore:
+    return RegistrationStore(request.app.state.runtime.db)
+
+
+def intake_error(exc: IntakeError) -> JSONResponse:
+    """A 422 for a body that does not fit the forum."""
+    return JSONResponse(
+        status_code=422,
+        content={"detail": "Die Eingabe ist ungültig.",
+                 "errors": [{"field": exc.field, "reason": exc.reason, "type": "value_error", "message": exc.message}]},
+    )
+
+
+async def submit_registration(request: Request, body: RegistrationCreate) -> tuple[int, dict[str, Any]]:
+    """Validate against the forum, store, publish `registration.submitted`; idempotent per e-mail."""
+    store = _store(request)
+    forum = await (store.get_forum(body.forum_id) if body.forum_id else store.default_forum())
+    workshops = await store.workshops(forum.forum_id) if forum else []
+    check_against_forum(body, forum, workshops, utcnow())
+    assert forum is not None
+    existing = await store.find_by_email(forum.forum_id, str(body.email))
+    if existing is not None:
+        return 200, _existing_answer(existing)
+    registration_id = str(uuid.uuid4())
+    token = secrets.token_urlsafe(32)
+    participant_id = await store.participant_for(str(body.email)) or str(uuid.uuid4())
+    submitted = RegistrationSubmitted(
+        registration_id=registration_id, forum_id=forum.forum_id, participant_id=participant_id,
+        first_name=body.first_name, last_name=body.last_name, email=str(body.email), organisation=body.organisation,
+        role=body.role, actor_group=body.actor_group, municipality=body.municipality, preferences=body.preferences,
+        language=body.language, consent_version=forum.privacy_notice_version, submitted_at=utcnow(),
+    )
+    doc = {
+        "_id": registration_id, **submitted.model_dump(mode="json", exclude={"registration_id"}),
+        "email_lower": str(body.email).lower(), "motivation": body.motivation, "status": "received",
+        "decision_seq": 0, "token_hash": token_hash(token), "created_at": utcnow(),
+    }
+
+    async def work(uow: UnitOfWork) -> None:
+        await RegistrationStore(uow.db).insert(doc, uow.session)
+        uow.emit("registration.submitted", subject=registration_id, data=submitted)
+
+    runtime = request.app.state.runtime
+    try:
+        await runtime.unit_of_work(cause=f"registration:{registration_id}").run(work)
+    except DuplicateKeyError:
+        existing = await store.find_by_email(forum.forum_id, str(body.email))
+        return 200, _existing_answer(existing or {})
+    status_url = f"{runtime.settings.base_url}/api/v1/registrations/{registration_id}?token={token}"
+    page_url = f"{runtime.settings.base_url}/status/{registration_id}?token={token}"
+    return 202, {"id": registration_id, "status": "received", "status_url": status_url, "status_page_url": page_url}
+
+
+def _existing_answer(doc: dict[str, Any]) -> dict[str, Any]:
+    # The self-service link is not handed to whoever knows an e-mail address.
+    return {"id": doc.get("_id"), "status": doc.get("status", "received"), "status_url": None,
+            "detail": "Für diese E-Mail-Adresse liegt bereits eine Anmeldung vor; der Statuslink wurde per E-Mail versandt."}
+
+
+@router.post("/registrations", status_code=202, summary="Register for a forum (ARCHITECTURE §7)")
+async def create_registration(request: Request, body: RegistrationCreate) -> JSONResponse:
+    try:
+        status, answer = await submit_registration(request, body)
+    except IntakeError as exc:
+        return intake_error(exc)
+    return JSONResponse(answer, status_code=status)
+
+
+def status_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The status answer of §7 (no personal data)."""
+    view: dict[str, Any] = {
+        "id": doc["_id"], "forum_id": doc["forum_id"], "status": doc["status"],
+        "reasons": doc.get("reasons", []), "explanation": doc.get("explanation", ""),
+    }
+    if doc["status"] in ("accepted", "waitlisted"):
+        view["workshop_id"] = doc.get("workshop_id")
+    if doc["status"] == "waitlisted":
+        view["waitlist_position"] = doc.get("waitlist_position")
+    return view
+
+
+async def authorised_registration(
+    request: Request, registration_id: str, token: str | None, credentials: HTTPAuthorizationCredentials | None
+) -> dict[str, Any]:
+    """The registration, if the caller holds its token or is staff; 404 otherwise."""
+    doc = await _store(request).get(registration_id)
+    if token and doc and hmac.compare_digest(doc.get("token_hash", ""), token_hash(token)):
+        return doc
+    if credentials is not None:
+        await require_staff(request, credentials)
+        if doc:
+            return doc
+    raise HTTPException(404, "Anmeldung nicht gefunden oder Link ungültig.")
+
+
+@router.get("/registrations/{registration_id}", summary="Status, decision and explanation")
+async def get_registration(
+    request: Request, registration_id: str, token: str | None = Query(None, max_length=200),
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> dict[str, Any]:
+    return status_view(await authorised_registration(request, registration_id, token, credentials))
+
+
+@router.get("/workshops", summary="Public: workshops of the open forum with fill counts")
+async def list_workshops(request: Request, forum_id: str | None = Query(None, max_length=100)) -> list[dict[str, Any]]:
+    store = _store(request)
+    forum = await (store.get_forum(forum_id) if forum_id else store.default_forum())
+    if forum is None:
+        raise HTTPException(404, "Keine Veranstaltung mit offener Anmeldung gefunden.")
+    workshops = {w.workshop_id: w for w in await store.workshops(forum.forum_id)}
+    return [
+        {
+            "id": fill.workshop_id, "forum_id": forum.forum_id, "number": fill.number, "title": fill.title,
+            "description": workshops[fill.workshop_id].description if fill.workshop_id in workshops else "",
+            "seats": fill.seats, "reserved_seats": fill.reserved_seats, "quotas": fill.quotas,
+            "accepted": fill.by_group, "accepted_total": fill.accepted, "waitlisted": fill.waitlisted,
+        }
+        for fill in await store.forum_fills(forum.forum_id)
+    ]
+
+
+@router.get("/fora/{forum_id}", summary="A forum's public configuration")
+async def get_forum(request: Request, forum_id: str) -> dict[str, Any]:
+    forum = await _store(request).get_forum(forum_id)
+    if forum is None:
+        raise HTTPException(404, "Veranstaltung nicht gefunden.")
+    return forum.model_dump(mode="json")
+
+

@@ -1,0 +1,39 @@
+"""Composition root of the registration service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.staticfiles import StaticFiles
+
+from shared import topics
+from shared.runtime import ServiceRuntime
+
+from . import api, catalogue, pages, store
+from .handlers import consumer
+from .settings import RegistrationSettings
+
+
+async def _seed(runtime: ServiceRuntime) -> None:
+    path = runtime.settings.forum_seed_file  # type: ignore[attr-defined]
+    if path:
+        await catalogue.apply_seed(runtime, Path(path))
+
+
+def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no-untyped-def]
+    """Build the registration service."""
+    settings = settings or RegistrationSettings()
+    runtime = ServiceRuntime(
+        settings,
+        consumer=consumer,
+        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION),
+        indexes=store.ensure_indexes,
+        on_start=[_seed],
+    )
+    app = runtime.create_app(
+        title="Themenforum – Registration",
+        description="Forum catalogue, registrations and participant selection.",
+        routers=[api.router, pages.router],
+    )
+    app.mount("/static", StaticFiles(directory=Path(__file__).parents[2] / "shared" / "static"), name="static")
+    return app

@@ -1,0 +1,94 @@
+"""Public HTML pages: the registration form, confirmation and status (work without JavaScript)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from shared.events import utcnow
+from shared.events.common import ACTOR_GROUP_LABELS_DE, ACTOR_GROUP_LABELS_EN
+from shared.http import field_errors
+from shared.municipalities import ruhr_municipalities
+
+from .api import authorised_registration, status_view, submit_registration
+from .domain import IntakeError, RegistrationCreate, registration_open
+from .store import RegistrationStore
+from .texts import LABELS, TEXTS
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+CSRF_COOKIE = "tf_csrf"
+
+
+def _lang(lang: str | None) -> str:
+    return "en" if lang == "en" else "de"
+
+
+async def _render_form(request: Request, lang: str, values: dict[str, Any], errors: dict[str, str], status: int = 200) -> HTMLResponse:
+    store = RegistrationStore(request.app.state.runtime.db)
+    forum = await store.default_forum()
+    if forum is None and values.get("forum_id"):
+        forum = await store.get_forum(values["forum_id"])
+    workshops = await store.workshops(forum.forum_id) if forum else []
+    labels = ACTOR_GROUP_LABELS_DE if lang == "de" else ACTOR_GROUP_LABELS_EN
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(
+        request, "form.html",
+        {"lang": lang, "t": TEXTS[lang], "labels": LABELS[lang], "forum": forum, "workshops": workshops,
+         "is_open": bool(forum and registration_open(forum, utcnow())), "groups": [(g.value, l) for g, l in labels.items()],
+         "municipalities": ruhr_municipalities(), "values": values, "errors": errors, "csrf_token": token},
+        status_code=status,
+    )
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def form(request: Request, lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
+    return await _render_form(request, _lang(lang), {}, {})
+
+
+@router.post("/", response_class=HTMLResponse)
+async def submit_form(request: Request, lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
+    lang = _lang(lang)
+    form_data = await request.form()
+    values = {k: str(v) for k, v in form_data.items() if isinstance(v, str)}
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, values.get("csrf_token", "")):
+        return await _render_form(request, lang, values, {"consent": TEXTS[lang]["csrf"]}, status=400)
+    if values.get("website"):  # honeypot: bots fill every field; answer as if all went well
+        return templates.TemplateResponse(request, "confirmation.html", {"lang": lang, "t": TEXTS[lang], "page_url": "/"}, status_code=202)
+    body = {
+        "forum_id": values.get("forum_id") or None, "first_name": values.get("first_name", ""),
+        "last_name": values.get("last_name", ""), "email": values.get("email", ""),
+        "organisation": values.get("organisation", ""), "role": values.get("role", ""),
+        "actor_group": values.get("actor_group", ""), "municipality": values.get("municipality", ""),
+        "preferences": [values[k] for k in sorted(values) if k.startswith("preference_") and values[k]],
+        "motivation": values.get("motivation", ""), "language": lang, "consent": values.get("consent") == "true",
+    }
+    try:
+        parsed = RegistrationCreate.model_validate(body)
+        status, answer = await submit_registration(request, parsed)
+    except ValidationError as exc:
+        errors = {e["field"].split(".")[0]: e["message"] for e in field_errors(list(exc.errors()))}
+        return await _render_form(request, lang, values, errors, status=422)
+    except IntakeError as exc:
+        return await _render_form(request, lang, values, {exc.field: exc.message}, status=422)
+    page_url = answer.get("status_page_url") or "/"
+    return templates.TemplateResponse(
+        request, "confirmation.html", {"lang": lang, "t": TEXTS[lang], "page_url": page_url}, status_code=status
+    )
+
+
+@router.get("/status/{registration_id}", response_class=HTMLResponse)
+async def status_page(request: Request, registration_id: str, token: str = Query(..., max_length=200),
+                      lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
+    lang = _lang(lang)
+    view = status_view(await authorised_registration(request, registration_id, token, None))
+    return templates.TemplateResponse(request, "status.html", {"lang": lang, "t": TEXTS[lang], "view": view})

@@ -1,0 +1,16 @@
+"""Registration service settings."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class RegistrationSettings(ServiceSettings):
+    """Configuration of the registration service (env: REGISTRATION_PORT, …)."""
+
+    service_name: str = "registration"
+    http_port: int = Field(8001, validation_alias="REGISTRATION_PORT")
+    public_url: str = Field("", validation_alias="REGISTRATION_PUBLIC_URL")
+    forum_seed_file: Path | None = Field(None, description="Catalogue commands applied at start-up.")

@@ -1,0 +1,50 @@
+"""Interface texts of the public pages, German first."""
+
+TEXTS = {
+    "de": {
+        "site": "Themenforum – Anmeldung", "skip": "Zum Inhalt springen", "language": "Sprache",
+        "footer": "Ruhr-Konferenz · Anmeldung zu den Themenforen", "register": "Anmeldung",
+        "no_forum": "Derzeit ist keine Anmeldung geöffnet.",
+        "closed": "Die Anmeldung ist derzeit nicht geöffnet.",
+        "error_summary": "Bitte prüfen Sie Ihre Angaben", "person": "Angaben zu Ihrer Person",
+        "optional": "(optional)", "choose": "Bitte wählen", "outside": "Außerhalb der Metropole Ruhr",
+        "preferences_hint": "Die Workshops finden parallel statt. Sie erhalten höchstens einen Platz; nennen Sie Ihre Wünsche in der Reihenfolge Ihrer Priorität.",
+        "wish": "Wunsch", "none": "– keiner –",
+        "consent": "Ich habe die Datenschutzhinweise gelesen und willige in die Verarbeitung meiner Angaben für die Durchführung der Veranstaltung ein.",
+        "version": "Fassung", "submit": "Verbindlich anmelden", "thanks": "Vielen Dank für Ihre Anmeldung",
+        "received": "Ihre Anmeldung ist eingegangen. Über die Teilnahme entscheiden wir nach den Kriterien einer ausgewogenen Zusammensetzung; Sie erhalten eine E-Mail.",
+        "status_link_intro": "Über diesen persönlichen Link sehen Sie jederzeit den Stand Ihrer Anmeldung. Bitte geben Sie ihn nicht weiter.",
+        "status_link": "Stand meiner Anmeldung ansehen", "status_title": "Stand Ihrer Anmeldung",
+        "status_received": "Ihre Anmeldung ist eingegangen und wird geprüft.", "status_accepted": "Sie sind angenommen.",
+        "status_waitlisted": "Sie stehen auf der Warteliste.", "status_rejected": "Wir können Ihnen leider keinen Platz anbieten.",
+        "status_cancelled": "Ihre Anmeldung ist storniert.", "csrf": "Das Formular ist abgelaufen. Bitte senden Sie es erneut.",
+    },
+    "en": {
+        "site": "Themenforum – Registration", "skip": "Skip to content", "language": "Language",
+        "footer": "Ruhr-Konferenz · Registration for the theme forums", "register": "Registration",
+        "no_forum": "No registration is open at the moment.", "closed": "Registration is not open at the moment.",
+        "error_summary": "Please check your entries", "person": "About you", "optional": "(optional)",
+        "choose": "Please choose", "outside": "Outside the Ruhr metropolitan region",
+        "preferences_hint": "The workshops run in parallel. You get at most one seat; list your wishes in order of priority.",
+        "wish": "choice", "none": "– none –",
+        "consent": "I have read the privacy notice and consent to my data being processed to run the event.",
+        "version": "version", "submit": "Register", "thanks": "Thank you for registering",
+        "received": "Your registration has been received. Participants are selected for a balanced mix; you will receive an e-mail.",
+        "status_link_intro": "This personal link shows the state of your registration at any time. Please do not share it.",
+        "status_link": "View my registration", "status_title": "Your registration",
+        "status_received": "Your registration has been received and is being reviewed.", "status_accepted": "You have a seat.",
+        "status_waitlisted": "You are on the waiting list.", "status_rejected": "We are sorry, we cannot offer you a seat.",
+        "status_cancelled": "Your registration is cancelled.", "csrf": "The form has expired. Please submit it again.",
+    },
+}
+
+LABELS = {
+    "de": {"first_name": "Vorname", "last_name": "Nachname", "email": "E-Mail-Adresse", "organisation": "Organisation",
+           "role": "Funktion", "actor_group": "Akteursgruppe", "municipality": "Kommune (Sitz der Organisation)",
+           "preferences": "Workshop-Wünsche", "motivation": "Was möchten Sie einbringen?", "consent": "Einwilligung",
+           "forum_id": "Veranstaltung"},
+    "en": {"first_name": "First name", "last_name": "Last name", "email": "E-mail address", "organisation": "Organisation",
+           "role": "Role", "actor_group": "Stakeholder group", "municipality": "Municipality (organisation's seat)",
+           "preferences": "Workshop choices", "motivation": "What would you like to contribute?", "consent": "Consent",
+           "forum_id": "Event"},
+}

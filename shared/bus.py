@@ -1,0 +1,76 @@
+"""Kafka wiring: broker factory, topic creation, publishing envelopes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from shared import topics
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+
+def make_broker(settings: ServiceSettings) -> KafkaBroker:
+    """A FastStream broker for this service; it connects when the app starts."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        enable_idempotence=settings.kafka_enable_idempotence,
+        acks="all",
+        max_request_size=settings.kafka_max_request_size,
+        logger=None,
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, names: tuple[str, ...] = topics.ALL) -> None:
+    """Create the topics with the configured partitions if they do not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, settings.kafka_topic_partitions, settings.kafka_replication_factor)
+            for name in names
+            if name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another service created it at the same moment
+            log.info("topics.created", topics=[t.name for t in missing])
+    finally:
+        await admin.close()
+
+
+class EventPublisher:
+    """Publishes encoded envelopes with the aggregate id as key (per-key order)."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self.broker = broker
+
+    async def __call__(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        await self.broker.publish(
+            value,
+            topic,
+            key=key.encode(),
+            headers={"content-type": "application/cloudevents+json", **headers},
+        )
+
+
+async def wait_for(check, *, timeout: float, interval: float = 0.2) -> None:  # type: ignore[no-untyped-def]
+    """Retry an async check until it succeeds or the timeout passes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await check()
+            return
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(interval)

@@ -1,0 +1,62 @@
+"""`forum.agenda`: published agendas and their conflicts (owned by agenda)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class AgendaItemData(BaseModel):
+    """One slot of a workshop's agenda as published."""
+
+    item_id: str
+    workshop_id: str | None = Field(None, description="None for plenary items shared by all workshops.")
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+    kind: str = Field(description="welcome, input, working_phase, break, plenary, …")
+    room: str | None = None
+    moderators: list[str] = []
+    description: str = ""
+
+
+class AgendaDiff(BaseModel):
+    """What changed between two published versions."""
+
+    added: list[AgendaItemData] = []
+    removed: list[AgendaItemData] = []
+    changed: list[dict[str, object]] = Field(
+        default_factory=list, description="Each: item_id, before, after (only changed fields)."
+    )
+
+
+class AgendaPublished(BaseModel):
+    """The first published version of a workshop's agenda."""
+
+    workshop_id: str
+    forum_id: str
+    version: int = Field(ge=1)
+    items: list[AgendaItemData]
+
+
+class AgendaUpdated(AgendaPublished):
+    """A later published version, with its diff against the previous one."""
+
+    diff: AgendaDiff
+
+
+class Conflict(BaseModel):
+    """A problem found in an agenda."""
+
+    kind: str = Field(description="room_double_booked, moderator_double_booked, overlap, outside_day, room_too_small, gap, no_room")
+    message: str
+    item_ids: list[str] = []
+
+
+class AgendaConflictDetected(BaseModel):
+    """Conflicts found in a workshop's agenda (the full current list)."""
+
+    workshop_id: str
+    forum_id: str
+    conflicts: list[Conflict]

@@ -1,0 +1,49 @@
+"""`forum.registrations`: what people submit (owned by registration)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from .common import ActorGroup, Language
+
+
+class RegistrationSubmitted(BaseModel):
+    """A person registered for a forum. Carries the personal data the consumers need."""
+
+    registration_id: str
+    forum_id: str
+    participant_id: str = Field(description="Stable id of the person (erasure is keyed by it).")
+    first_name: str
+    last_name: str
+    email: str
+    organisation: str
+    role: str = ""
+    actor_group: ActorGroup
+    municipality: str = Field(description="One of the Ruhr region's 53 municipalities or `outside`.")
+    preferences: list[str] = Field(description="Workshop ids, most preferred first.")
+    language: Language = Language.de
+    consent_version: str = Field(description="Version of the privacy notice consented to.")
+    invitation_id: str | None = None
+    submitted_at: datetime
+
+
+class RegistrationUpdated(BaseModel):
+    """A registration's details changed (only the changed fields are set)."""
+
+    registration_id: str
+    forum_id: str
+    participant_id: str
+    changes: dict[str, object] = Field(description="Field name to new value.")
+
+
+class RegistrationCancelled(BaseModel):
+    """A registration was withdrawn by the person or by staff."""
+
+    registration_id: str
+    forum_id: str
+    participant_id: str
+    cancelled_by: str = Field("participant", description="`participant` or a staff member id.")
+    reason: str = ""
+    cancelled_at: datetime

@@ -1,0 +1,144 @@
+"""HTTP pieces every service shares: probes, metrics, AsyncAPI, errors, body limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import metrics
+
+REASONS_DE = {
+    "missing": "Pflichtfeld fehlt.",
+    "json_invalid": "Kein gültiges JSON.",
+    "string_too_long": "Zu lang.",
+    "string_too_short": "Zu kurz.",
+    "too_long": "Zu viele Einträge.",
+    "too_short": "Zu wenige Einträge.",
+    "string_type": "Text erwartet.",
+    "bool_type": "Ja/Nein-Wert erwartet.",
+    "bool_parsing": "Ja/Nein-Wert erwartet.",
+    "list_type": "Liste erwartet.",
+    "enum": "Unzulässiger Wert.",
+    "literal_error": "Unzulässiger Wert.",
+    "extra_forbidden": "Unbekanntes Feld.",
+    "model_attributes_type": "Objekt erwartet.",
+    "dict_type": "Objekt erwartet.",
+}
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Turn pydantic errors into `{field, reason, message}` with a German message."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        reason = err.get("msg", "invalid")
+        ctx_msg = str(err.get("ctx", {}).get("error", "")) if err.get("ctx") else ""
+        out.append(
+            {
+                "field": ".".join(loc) or "body",
+                "reason": reason,
+                "type": err.get("type", "value_error"),
+                "message": ctx_msg or REASONS_DE.get(err.get("type", ""), reason),
+            }
+        )
+    return out
+
+
+async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field and the reason."""
+    errors = field_errors(list(exc.errors()))
+    return JSONResponse(
+        status_code=422,
+        content={"detail": "Die Eingabe ist ungültig.", "errors": errors},
+    )
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies above a byte limit with 413, before they are parsed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps(
+            {"detail": "Die Anfrage ist zu groß.", "errors": [{"field": "body", "reason": "request body too large",
+                                                                "type": "too_large", "message": f"Höchstens {self.max_bytes} Bytes."}]}
+        ).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
+    """Error handlers, body limit and request metrics (paths only: no query strings logged)."""
+    app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(service, route).observe(time.perf_counter() - started)
+        return response
+
+
+def probes_router() -> APIRouter:
+    """/healthz, /readyz, /metrics and /asyncapi."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: bus and store reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await request.app.state.runtime.readiness()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/asyncapi", summary="AsyncAPI document of this service's events")
+    async def asyncapi(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.state.runtime.asyncapi())
+
+    return router

@@ -1,0 +1,150 @@
+"""The composition helper each service's `app.py` uses: store, bus, consumer, HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, Union
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from faststream.specification import AsyncAPI
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared import bus, store
+from shared.consumer import EventConsumer
+from shared.events import CATALOGUE, CloudEvent
+from shared.http import install_common, probes_router
+from shared.logging import configure_logging
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+IndexSetup = Callable[[AsyncDatabase[dict[str, Any]]], Awaitable[None]]
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class ServiceRuntime:
+    """Owns one service's connections; made in `app.py`, connected in the lifespan."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        consumer: EventConsumer | None = None,
+        publishes: Sequence[str] = (),
+        indexes: IndexSetup | None = None,
+        on_start: Sequence[Hook] = (),
+    ) -> None:
+        self.settings = settings
+        self.consumer = consumer or EventConsumer()
+        self.indexes = indexes
+        self.on_start = list(on_start)
+        self.broker = bus.make_broker(settings)
+        self.publish = bus.EventPublisher(self.broker)
+        self.client: Any = None
+        self.db: AsyncDatabase[dict[str, Any]] | None = None
+        self.outbox: store.Outbox | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.consumer.attach(self.broker, self.unit_of_work, settings)
+        for topic in publishes:
+            types = [spec.model for spec in CATALOGUE.values() if spec.topic == topic]
+            self.broker.publisher(
+                topic,
+                title=f"{settings.service_name}:{topic}:publish",
+                description="Publishes " + ", ".join(t for t, s in CATALOGUE.items() if s.topic == topic),
+                schema=CloudEvent[Union[tuple(types)]],  # type: ignore[misc]
+            )
+
+    def unit_of_work(self, *, cause: str, correlation_id: str | None = None) -> store.UnitOfWork:
+        """A transaction whose events are recorded under `cause` and published after commit."""
+        assert self.client is not None and self.db is not None and self.outbox is not None, "runtime not started"
+        return store.UnitOfWork(
+            self.client, self.db, self.outbox, cause=cause, source=self.settings.service_name,
+            correlation_id=correlation_id,
+        )
+
+    async def start(self) -> None:
+        """Connect store and bus, create topics and indexes, relay leftovers, start consuming."""
+        self.client = store.connect(self.settings.mongodb_url)
+        self.db = self.client[self.settings.mongodb_database]
+        self.outbox = store.Outbox(self.db, self.publish)
+        await bus.wait_for(lambda: self.client.admin.command("ping"), timeout=60)
+        await bus.wait_for(lambda: bus.ensure_topics(self.settings), timeout=60, interval=0.5)
+        await self.outbox.ensure_indexes()
+        if self.indexes:
+            await self.indexes(self.db)
+        await self.broker.start()
+        await self.outbox.relay_pending()
+        for hook in self.on_start:
+            await hook(self)
+        self._tasks.append(asyncio.create_task(self._relay_forever(), name="outbox-relay"))
+        log.info("service.started", port=self.settings.http_port)
+
+    async def stop(self) -> None:
+        """Stop consuming, then close connections."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.broker.stop()
+        if self.client is not None:
+            await self.client.close()
+        log.info("service.stopped")
+
+    async def _relay_forever(self) -> None:
+        assert self.outbox is not None
+        while True:
+            await asyncio.sleep(2)
+            try:
+                await self.outbox.relay_pending(older_than=timedelta(seconds=5))
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive passing outages
+                log.warning("outbox.relay_failed", error=type(exc).__name__)
+
+    async def readiness(self) -> dict[str, bool]:
+        """Is the bus reachable, is the store reachable?"""
+        checks = {"bus": False, "store": False}
+        with contextlib.suppress(Exception):
+            checks["bus"] = bool(await self.broker.ping(timeout=2))
+        with contextlib.suppress(Exception):
+            await self.client.admin.command("ping")
+            checks["store"] = True
+        return checks
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of what this service consumes and publishes."""
+        spec = AsyncAPI(
+            self.broker,
+            title=f"Themenforum {self.settings.service_name}",
+            version="1.0.0",
+            description=f"Events consumed and published by the {self.settings.service_name} service.",
+            license={"name": "Apache-2.0"},
+            schema_version="3.0.0",
+        ).to_specification()
+        return json.loads(spec.to_json())
+
+    def create_app(self, *, title: str, routers: Sequence[APIRouter] = (), description: str = "") -> FastAPI:
+        """The HTTP app with probes, error handling and the lifespan that runs `start`/`stop`."""
+        settings = self.settings
+        configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+        app.state.settings = settings
+        app.state.runtime = self
+        install_common(app, service=settings.service_name, max_body_bytes=settings.max_body_bytes)
+        app.include_router(probes_router())
+        for router in routers:
+            app.include_router(router)
+        return app

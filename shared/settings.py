@@ -1,0 +1,55 @@
+"""Settings shared by every service; each service extends `ServiceSettings`."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_MONGODB_URL = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
+
+
+class ServiceSettings(BaseSettings):
+    """Environment-driven configuration common to all services.
+
+    Every field is read from the environment variable of the same name in
+    upper case (e.g. ``KAFKA_BOOTSTRAP_SERVERS``).
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = Field("service", description="Name used in logs, event sources and group ids.")
+    http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
+    http_port: int = 8000
+    public_url: str = Field("", description="Base URL under which this service is reachable by people.")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_enable_idempotence: bool = Field(
+        False, description="Idempotent producer; on for Apache Kafka, off for the embedded broker."
+    )
+    kafka_topic_partitions: int = Field(4, ge=1)
+    kafka_replication_factor: int = Field(1, ge=1)
+    kafka_fetch_max_wait_ms: int = Field(10, ge=0)
+    kafka_max_request_size: int = Field(20 * 1024 * 1024)
+
+    mongodb_url: str = EMBEDDED_MONGODB_URL
+    mongodb_database_prefix: str = "themenforum"
+
+    forum_bootstrap_token: SecretStr | None = Field(
+        None, description="When set, an admin API token accepted by every service."
+    )
+    handler_max_attempts: int = Field(3, ge=1, description="Attempts before a message is dead-lettered.")
+    handler_retry_backoff_s: float = Field(0.2, ge=0)
+    max_body_bytes: int = Field(64 * 1024, description="Largest accepted HTTP request body.")
+
+    log_level: str = "INFO"
+    log_json: bool | None = Field(None, description="JSON logs; default: when stdout is not a TTY.")
+
+    @property
+    def mongodb_database(self) -> str:
+        """The database this service owns."""
+        return f"{self.mongodb_database_prefix}_{self.service_name}"
+
+    @property
+    def base_url(self) -> str:
+        """Public base URL, falling back to the bind address."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")

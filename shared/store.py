@@ -1,0 +1,142 @@
+"""MongoDB wiring: client factory, the outbox, and the unit of work that ties them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from pydantic import BaseModel
+
+from shared.events import CloudEvent, CATALOGUE, derived_id, encode, make_event, utcnow
+
+log = structlog.get_logger()
+
+Publish = Callable[[str, str, bytes, dict[str, str]], Awaitable[None]]
+
+
+def connect(url: str) -> AsyncMongoClient[dict[str, Any]]:
+    """A client for the given URL; it connects lazily (call in the lifespan, not at import)."""
+    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000, appname="themenforum")
+
+
+class AlreadyProcessed(Exception):
+    """The event behind this unit of work was handled before."""
+
+
+class Outbox:
+    """Events stored in the same transaction as the state that caused them.
+
+    The document's `_id` is the cause (an event id or a request key), so it doubles as
+    the idempotency record: a cause that is already in the outbox is not handled again.
+    After commit the events are published; a relay publishes what a crash left behind.
+    """
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], publish: Publish) -> None:
+        self.collection = db["outbox"]
+        self._publish = publish
+
+    async def ensure_indexes(self) -> None:
+        """Indexes the relay needs."""
+        await self.collection.create_indexes([IndexModel([("published", ASCENDING), ("created_at", ASCENDING)])])
+
+    async def seen(self, cause: str, session: AsyncClientSession | None = None) -> dict[str, Any] | None:
+        """The outbox record of a cause, if it was processed."""
+        return await self.collection.find_one({"_id": cause}, session=session)
+
+    async def publish_record(self, record: dict[str, Any]) -> None:
+        """Publish a record's events in order, then mark it published."""
+        for item in record["events"]:
+            await self._publish(item["topic"], item["key"], item["value"].encode(), {"ce_type": item["type"]})
+        await self.collection.update_one({"_id": record["_id"]}, {"$set": {"published": True}})
+
+    async def relay_pending(self, *, older_than: timedelta = timedelta(0)) -> int:
+        """Publish every record a crash or a bus failure left unpublished."""
+        cutoff = utcnow() - older_than
+        count = 0
+        async for record in self.collection.find({"published": False, "created_at": {"$lte": cutoff}}).sort(
+            "created_at", ASCENDING
+        ):
+            await self.publish_record(record)
+            count += 1
+        return count
+
+
+class UnitOfWork:
+    """One transaction: state changes plus the events they cause, recorded under `cause`."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        db: AsyncDatabase[dict[str, Any]],
+        outbox: Outbox,
+        *,
+        cause: str,
+        source: str,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.client, self.db, self.outbox = client, db, outbox
+        self.cause, self.source, self.correlation_id = cause, source, correlation_id
+        self.session: AsyncClientSession | None = None
+        self.events: list[CloudEvent[Any]] = []
+
+    def emit(self, type_: str, *, subject: str, data: BaseModel) -> CloudEvent[Any]:
+        """Queue an event; its id derives from the cause, so a replay yields the same id."""
+        event = make_event(
+            type_,
+            subject=subject,
+            data=data,
+            source=self.source,
+            correlation_id=self.correlation_id,
+            event_id=derived_id(self.cause, len(self.events)),
+        )
+        self.events.append(event)
+        return event
+
+    async def run(self, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
+        """Run `work` in a transaction with the outbox record; publish after commit.
+
+        Raises AlreadyProcessed when the cause was handled before (its events are
+        published again if a crash left them unpublished).
+        """
+        record = await self.outbox.seen(self.cause)
+        if record is not None:
+            if not record.get("published"):
+                await self.outbox.publish_record(record)
+            raise AlreadyProcessed(self.cause)
+
+        result: Any = None
+
+        async def callback(session: AsyncClientSession) -> None:
+            nonlocal result
+            self.session, self.events = session, []
+            result = await work(self)
+            await self.outbox.collection.insert_one(self._record(), session=session)
+
+        async with self.client.start_session() as session:
+            try:
+                await session.with_transaction(callback)
+            except DuplicateKeyError as exc:
+                if "outbox" in str(exc) or "_id_" in str(exc):
+                    raise AlreadyProcessed(self.cause) from exc
+                raise
+        record = await self.outbox.seen(self.cause)
+        if record is not None and self.events:
+            await self.outbox.publish_record(record)
+        return result
+
+    def _record(self) -> dict[str, Any]:
+        return {
+            "_id": self.cause,
+            "created_at": utcnow(),
+            "published": not self.events,
+            "events": [
+                {"topic": CATALOGUE[e.type].topic, "key": e.subject, "type": e.type, "value": encode(e).decode()}
+                for e in self.events
+            ],
+        }

@@ -1,0 +1,12 @@
+"""Kafka topic names (ARCHITECTURE §3): one topic per event family."""
+
+CATALOGUE = "forum.catalogue"
+REGISTRATIONS = "forum.registrations"
+SELECTION = "forum.selection"
+AGENDA = "forum.agenda"
+RESULTS = "forum.results"
+NOTIFICATIONS = "forum.notifications"
+PARTICIPANTS = "forum.participants"
+DEADLETTER = "forum.deadletter"
+
+ALL = (CATALOGUE, REGISTRATIONS, SELECTION, AGENDA, RESULTS, NOTIFICATIONS, PARTICIPANTS, DEADLETTER)
