@@ -84,6 +84,10 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._relay_forever(), name="outbox-relay"))
         log.info("service.started", port=self.settings.http_port)
 
+    def spawn(self, coro: Awaitable[None], name: str) -> None:
+        """Run a background task for the life of the service (cancelled on stop)."""
+        self._tasks.append(asyncio.create_task(coro, name=name))  # type: ignore[arg-type]
+
     async def stop(self) -> None:
         """Stop consuming, then close connections."""
         for task in self._tasks:

@@ -1,0 +1,13 @@
+"""Agenda service settings."""
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class AgendaSettings(ServiceSettings):
+    """Configuration of the agenda service (env: AGENDA_PORT, …)."""
+
+    service_name: str = "agenda"
+    http_port: int = Field(8002, validation_alias="AGENDA_PORT")
+    public_url: str = Field("", validation_alias="AGENDA_PUBLIC_URL")

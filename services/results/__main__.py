@@ -1,0 +1,5 @@
+from shared.serve import serve
+
+from .app import create_app
+
+serve(create_app())

