@@ -1,0 +1,116 @@
+"""Test support: the whole platform on real embedded servers, on free ports.
+
+`Stack` starts Tansu, SecantusDB, the SMTP sink and the four services as child processes
+(exactly as `make up` does), and offers what tests need: URLs, the staff token, the mails
+that arrived, and stopping, killing and restarting one service.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import secrets
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from shared import embedded
+from shared.embedded import Child
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "deploy" / "seed" / "themenforum-2.json"
+
+
+class Stack:
+    """The embedded platform for one test session."""
+
+    def __init__(self, base: Path | None = None, *, services: tuple[str, ...] = tuple(embedded.SERVICES)) -> None:
+        self.base = base or Path(tempfile.mkdtemp(prefix="themenforum-test-"))
+        self.logs = self.base / "log"
+        self.maildir = self.base / "mail"
+        self.token = secrets.token_urlsafe(24)
+        self.kafka = embedded.tansu(embedded.free_port(), self.logs / "kafka.log")
+        self.mongodb = embedded.secantus(embedded.free_port(), self.base / "mongodb", self.logs / "mongodb.log")
+        self.smtp = embedded.smtp_sink(embedded.free_port(), self.maildir, self.logs / "smtp.log")
+        self.bootstrap = f"127.0.0.1:{self.kafka.port}"
+        self.mongodb_url = embedded.mongodb_url(self.mongodb.port)
+        ports = {name: embedded.free_port() for name in services}
+        self.env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MONGODB_URL": self.mongodb_url,
+            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp.port), "FORUM_BOOTSTRAP_TOKEN": self.token,
+            "FORUM_SEED_FILE": str(SEED), "LOG_JSON": "true", "MAIL_POLL_INTERVAL_S": "0.2",
+            **{f"{n.upper()}_PUBLIC_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
+        }
+        self.services: dict[str, Child] = {
+            name: embedded.service(name, port, self.env, self.logs / f"{name}.log") for name, port in ports.items()
+        }
+
+    # life cycle ---------------------------------------------------------------
+    def start(self) -> Stack:
+        for infra in (self.kafka, self.mongodb, self.smtp):
+            infra.start()
+            embedded.wait_for_port(infra.port, timeout=60, proc=infra.proc)
+        for child in self.services.values():
+            child.start()
+        for name in self.services:
+            self.wait_ready(name)
+        return self
+
+    def stop(self) -> None:
+        for child in self.services.values():
+            child.stop(grace=8)
+        for infra in (self.smtp, self.mongodb, self.kafka):
+            infra.stop()
+
+    def wait_ready(self, name: str, timeout: float = 120) -> None:
+        from shared.launcher import wait_ready
+
+        wait_ready(self.services[name], timeout=timeout)
+
+    def stop_service(self, name: str) -> None:
+        self.services[name].stop(grace=8)
+
+    def kill_service(self, name: str) -> None:
+        self.services[name].kill()
+
+    def start_service(self, name: str) -> None:
+        self.services[name].start()
+        self.wait_ready(name)
+
+    # access ---------------------------------------------------------------------
+    def url(self, name: str, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.services[name].port}{path}"
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def mails(self, to: str | None = None) -> list[EmailMessage]:
+        """Messages at the SMTP sink, oldest first (optionally only those to one address)."""
+        messages = []
+        for path in sorted(p for p in self.maildir.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if to is None or to.lower() in str(message["To"]).lower():
+                messages.append(message)  # type: ignore[arg-type]
+        return messages
+
+    def service_log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
+
+def eventually(check: Any, *, timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Call `check` until it returns a truthy value or raises no AssertionError; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met after {timeout}s (last value {value!r})")
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(interval)

@@ -1,0 +1,58 @@
+"""Session fixtures: the real embedded platform, and clients for HTTP, Kafka and MongoDB."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from shared.testing import Stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Tansu, SecantusDB, the SMTP sink and all four services, started once per session."""
+    platform = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        platform.start()
+    except Exception:
+        for name in ("kafka", "mongodb", *platform.services):
+            log = platform.logs / f"{name}.log"
+            if log.exists():
+                print(f"--- {name} log ---\n{log.read_text(errors='replace')[-4000:]}")
+        platform.stop()
+        raise
+    yield platform
+    platform.stop()
+    if os.environ.get("KEEP_TEST_LOGS"):
+        print(f"test logs in {platform.logs}")
+
+
+@pytest.fixture(scope="session")
+def mongo(stack: Stack) -> Iterator[MongoClient[dict[str, Any]]]:
+    """A plain PyMongo client on the embedded store, for looking into each service's database."""
+    client: MongoClient[dict[str, Any]] = MongoClient(stack.mongodb_url, tz_aware=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
+def person(**overrides: Any) -> dict[str, Any]:
+    """A valid registration body with a unique e-mail address."""
+    body = {
+        "first_name": "Ada", "last_name": "Beispiel", "email": f"ada.{uuid.uuid4().hex[:12]}@example.org",
+        "organisation": "Stadt Bochum", "role": "Referentin", "actor_group": "municipality", "municipality": "Bochum",
+        "preferences": ["tf2-ws3", "tf2-ws1"], "motivation": "", "language": "de", "consent": True,
+    }
+    body.update(overrides)
+    return body

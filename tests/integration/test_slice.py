@@ -1,0 +1,84 @@
+"""The thin slice end to end: HTTP → Kafka → every service's store → one e-mail."""
+
+from __future__ import annotations
+
+from shared.testing import eventually
+from tests.conftest import person
+from tests.kafka import events, read_topic
+
+
+def test_a_registration_flows_through_all_four_services(stack, http, mongo):
+    body = person(language="en")
+    answer = http.post(stack.url("registration", "/api/v1/registrations"), json=body)
+    assert answer.status_code == 202, answer.text
+    reg = answer.json()
+    assert reg["status"] == "received" and "token=" in reg["status_url"]
+
+    submitted = read_topic(stack.bootstrap, "forum.registrations",
+                           until=lambda ms: any(e.get("subject") == reg["id"] for e in events(ms)))
+    event = next(e for e in events(submitted) if e.get("subject") == reg["id"])
+    assert event["type"] == "registration.submitted" and event["specversion"] == "1.0"
+    assert event["data"]["preferences"] == ["tf2-ws3", "tf2-ws1"]
+
+    status = eventually(lambda: (s := http.get(reg["status_url"]).json())["status"] != "received" and s)
+    assert status["status"] == "accepted" and status["workshop_id"] == "tf2-ws3"
+    assert "Workshop 3" in status["explanation"]
+
+    agenda = mongo["themenforum_agenda"]
+    eventually(lambda: agenda.decisions.find_one({"_id": reg["id"], "status": "accepted"}))
+    results = mongo["themenforum_results"]
+    eventually(lambda: results.reporting_participation.find_one(
+        {"forum_id": "themenforum-2", "workshop_id": "tf2-ws3", "municipality": "Bochum", "accepted": {"$gte": 1}}))
+
+    mails = eventually(lambda: stack.mails(to=body["email"]))
+    deliveries = mongo["themenforum_notify"].deliveries
+    eventually(lambda: deliveries.find_one({"cause_event_id": event["id"], "status": "sent"}))
+    assert len(mails) == 1
+    assert "Registration received" in mails[0]["Subject"]
+    assert "Themenforum 2" in mails[0].get_body(("plain",)).get_content()
+
+
+def test_the_public_workshop_list_shows_seats_quotas_and_fill(stack, http):
+    workshops = http.get(stack.url("registration", "/api/v1/workshops")).json()
+    assert [w["id"] for w in workshops] == ["tf2-ws1", "tf2-ws2", "tf2-ws3"]
+    for w in workshops:
+        assert w["forum_id"] == "themenforum-2" and w["seats"] == 30
+        assert set(w["quotas"]) == {"company", "research", "municipality", "chamber", "finance", "civil_society"}
+        assert all(q["min"] <= q["max"] for q in w["quotas"].values())
+        assert isinstance(w["waitlisted"], int) and isinstance(w["accepted"], dict)
+        assert "email" not in str(w)
+
+
+def test_a_second_submission_with_the_same_email_answers_with_the_existing_registration(stack, http):
+    body = person()
+    first = http.post(stack.url("registration", "/api/v1/registrations"), json=body)
+    again = http.post(stack.url("registration", "/api/v1/registrations"), json={**body, "first_name": "Adah"})
+    assert first.status_code == 202 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["status_url"] is None  # the link is never handed out for a known address
+
+
+def test_the_status_needs_the_token_or_staff_auth(stack, http):
+    reg = http.post(stack.url("registration", "/api/v1/registrations"), json=person()).json()
+    url = stack.url("registration", f"/api/v1/registrations/{reg['id']}")
+    assert http.get(url).status_code == 404
+    assert http.get(url, params={"token": "wrong"}).status_code == 404
+    assert http.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert http.get(url, headers=stack.auth).status_code == 200
+
+
+def test_every_service_answers_probes_metrics_and_asyncapi(stack, http):
+    for name in stack.services:
+        assert http.get(stack.url(name, "/healthz")).json() == {"status": "ok"}
+        ready = http.get(stack.url(name, "/readyz")).json()
+        assert ready == {"status": "ok", "checks": {"bus": True, "store": True}}
+        assert "themenforum_http_requests_total" in http.get(stack.url(name, "/metrics")).text
+        doc = http.get(stack.url(name, "/asyncapi")).json()
+        assert doc["asyncapi"].startswith("3.") and doc["channels"]
+        assert http.get(stack.url(name, "/openapi.json")).status_code == 200
+
+
+def test_staff_apis_require_a_token(stack, http):
+    assert http.get(stack.url("notify", "/api/v1/deliveries")).status_code == 401
+    assert http.get(stack.url("notify", "/api/v1/deliveries"), headers=stack.auth).status_code == 200
+    assert http.get(stack.url("agenda", "/api/v1/workshops/tf2-ws1/participation")).status_code == 401
