@@ -42,6 +42,19 @@ def wait_ready(child: Child, *, timeout: float = 120.0) -> None:
     raise TimeoutError(f"{child.name} not ready after {timeout}s")
 
 
+def _secret(var: Path, env_name: str, file_name: str, length: int = 32) -> str:
+    """A secret from the environment, else kept in var/ across restarts, else made now."""
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    path = var / file_name
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(length)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
 class Supervisor:
     """Starts the stack in order, restarts what crashes, stops it in reverse order."""
 
@@ -49,16 +62,10 @@ class Supervisor:
         self.var = var
         self.logs = var / "log"
         self.stopping = False
-        token_file = var / "bootstrap-token"
-        if os.environ.get("FORUM_BOOTSTRAP_TOKEN"):
-            self.token = os.environ["FORUM_BOOTSTRAP_TOKEN"]
-        elif token_file.exists():
-            self.token = token_file.read_text().strip()
-        else:
-            var.mkdir(parents=True, exist_ok=True)
-            self.token = secrets.token_urlsafe(32)
-            token_file.write_text(self.token)
-            token_file.chmod(0o600)
+        var.mkdir(parents=True, exist_ok=True)
+        self.token = _secret(var, "FORUM_BOOTSTRAP_TOKEN", "bootstrap-token")
+        self.admin_password = _secret(var, "FORUM_ADMIN_PASSWORD", "admin-password", length=12)
+        session_secret = _secret(var, "FORUM_SESSION_SECRET", "session-secret")
         kafka_port, mongo_port = _port("KAFKA_PORT", 9092), _port("MONGODB_PORT", 27017)
         self.kafka = embedded.tansu(kafka_port, self.logs / "kafka.log")
         self.mongodb = embedded.secantus(mongo_port, var / "mongodb", self.logs / "mongodb.log")
@@ -67,6 +74,8 @@ class Supervisor:
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
             "MONGODB_URL": embedded.mongodb_url(mongo_port),
             "FORUM_BOOTSTRAP_TOKEN": self.token,
+            "FORUM_ADMIN_PASSWORD": self.admin_password,
+            "FORUM_SESSION_SECRET": session_secret,
             "FORUM_SEED_FILE": os.environ.get("FORUM_SEED_FILE", str(ROOT / "deploy" / "seed" / "themenforum-2.json")),
             "LOG_JSON": "true",
         }
@@ -111,7 +120,8 @@ class Supervisor:
         ]
         if self.smtp:
             lines.append(f"  SMTP sink                   127.0.0.1:{self.smtp.port} → {self.var / 'mail'}")
-        lines += [f"  Staff token                 {self.var / 'bootstrap-token'} (Authorization: Bearer …)",
+        lines += [f"  Staff log-in                admin / {self.admin_password}  (also in {self.var / 'admin-password'})",
+                  f"  Staff token                 {self.var / 'bootstrap-token'} (Authorization: Bearer …)",
                   f"  Logs                        {self.logs}", "", "Ctrl-C stops everything.", ""]
         print("\n".join(lines), flush=True)
 

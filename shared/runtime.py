@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from pathlib import Path
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Union
 
 import structlog
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from faststream.specification import AsyncAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import bus, store
+from shared.auth import LoginRequired, login_required_handler, login_router
 from shared.consumer import EventConsumer
 from shared.events import CATALOGUE, CloudEvent
 from shared.http import install_common, probes_router
@@ -22,6 +25,7 @@ from shared.logging import configure_logging
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger()
+STATIC_DIR = Path(__file__).parent / "static"
 
 IndexSetup = Callable[[AsyncDatabase[dict[str, Any]]], Awaitable[None]]
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
@@ -149,6 +153,9 @@ class ServiceRuntime:
         app.state.runtime = self
         install_common(app, service=settings.service_name, max_body_bytes=settings.max_body_bytes)
         app.include_router(probes_router())
+        app.include_router(login_router())
+        app.add_exception_handler(LoginRequired, login_required_handler)  # type: ignore[arg-type]
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
         for router in routers:
             app.include_router(router)
         return app

@@ -37,6 +37,12 @@ class ServiceSettings(BaseSettings):
     forum_bootstrap_token: SecretStr | None = Field(
         None, description="When set, an admin API token accepted by every service."
     )
+    forum_admin_password: SecretStr | None = Field(
+        None, description="Password of the `admin` staff account for browser log-in."
+    )
+    forum_session_secret: SecretStr | None = Field(
+        None, description="Key that signs staff session cookies (shared by all services so one log-in serves all)."
+    )
     handler_max_attempts: int = Field(3, ge=1, description="Attempts before a message is dead-lettered.")
     handler_retry_backoff_s: float = Field(0.2, ge=0)
     max_body_bytes: int = Field(64 * 1024, description="Largest accepted HTTP request body.")

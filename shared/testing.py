@@ -31,6 +31,7 @@ class Stack:
         self.logs = self.base / "log"
         self.maildir = self.base / "mail"
         self.token = secrets.token_urlsafe(24)
+        self.admin_password = secrets.token_urlsafe(12)
         self.kafka = embedded.tansu(embedded.free_port(), self.logs / "kafka.log")
         self.mongodb = embedded.secantus(embedded.free_port(), self.base / "mongodb", self.logs / "mongodb.log")
         self.smtp = embedded.smtp_sink(embedded.free_port(), self.maildir, self.logs / "smtp.log")
@@ -40,6 +41,7 @@ class Stack:
         self.env = {
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MONGODB_URL": self.mongodb_url,
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp.port), "FORUM_BOOTSTRAP_TOKEN": self.token,
+            "FORUM_ADMIN_PASSWORD": self.admin_password, "FORUM_SESSION_SECRET": secrets.token_urlsafe(24),
             "FORUM_SEED_FILE": str(SEED), "LOG_JSON": "true", "MAIL_POLL_INTERVAL_S": "0.2",
             **{f"{n.upper()}_PUBLIC_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
         }
@@ -86,6 +88,12 @@ class Stack:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    def staff_session(self, client: Any) -> None:
+        """Log a browser-like httpx client in as the admin (the cookie serves every service)."""
+        answer = client.post(self.url("registration", "/staff/login"),
+                             data={"username": "admin", "password": self.admin_password, "next": "/"}, follow_redirects=False)
+        assert answer.status_code == 303, answer.text
 
     def mails(self, to: str | None = None) -> list[EmailMessage]:
         """Messages at the SMTP sink, oldest first (optionally only those to one address)."""

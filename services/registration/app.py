@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi.staticfiles import StaticFiles
-
 from shared import topics
 from shared.runtime import ServiceRuntime
 
@@ -30,10 +28,8 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
         indexes=store.ensure_indexes,
         on_start=[_seed],
     )
-    app = runtime.create_app(
+    return runtime.create_app(
         title="Themenforum – Registration",
         description="Forum catalogue, registrations and participant selection.",
         routers=[api.router, pages.router],
     )
-    app.mount("/static", StaticFiles(directory=Path(__file__).parents[2] / "shared" / "static"), name="static")
-    return app

@@ -82,3 +82,15 @@ def test_staff_apis_require_a_token(stack, http):
     assert http.get(stack.url("notify", "/api/v1/deliveries")).status_code == 401
     assert http.get(stack.url("notify", "/api/v1/deliveries"), headers=stack.auth).status_code == 200
     assert http.get(stack.url("agenda", "/api/v1/workshops/tf2-ws1/participation")).status_code == 401
+
+
+def test_staff_log_in_once_in_the_browser_serves_every_service(stack):
+    import httpx
+
+    with httpx.Client(timeout=30) as browser:
+        assert browser.get(stack.url("notify", "/api/v1/deliveries")).status_code == 401
+        wrong = browser.post(stack.url("registration", "/staff/login"), data={"username": "admin", "password": "nope"})
+        assert wrong.status_code == 401 and "falsch" in wrong.text
+        stack.staff_session(browser)
+        assert browser.get(stack.url("notify", "/api/v1/deliveries")).status_code == 200
+        assert browser.get(stack.url("agenda", "/api/v1/workshops/tf2-ws1/participation")).status_code == 200
