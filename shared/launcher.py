@@ -77,6 +77,7 @@ class Supervisor:
             "FORUM_ADMIN_PASSWORD": self.admin_password,
             "FORUM_SESSION_SECRET": session_secret,
             "FORUM_SEED_FILE": os.environ.get("FORUM_SEED_FILE", str(ROOT / "deploy" / "seed" / "themenforum-2.json")),
+            "AGENDA_SEED_FILE": os.environ.get("AGENDA_SEED_FILE", str(ROOT / "deploy" / "seed" / "themenforum-2-agenda.json")),
             "LOG_JSON": "true",
         }
         if not os.environ.get("SMTP_HOST"):

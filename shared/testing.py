@@ -21,6 +21,7 @@ from shared.embedded import Child
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "deploy" / "seed" / "themenforum-2.json"
+AGENDA_SEED = ROOT / "deploy" / "seed" / "themenforum-2-agenda.json"
 
 
 class Stack:
@@ -42,7 +43,7 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MONGODB_URL": self.mongodb_url,
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp.port), "FORUM_BOOTSTRAP_TOKEN": self.token,
             "FORUM_ADMIN_PASSWORD": self.admin_password, "FORUM_SESSION_SECRET": secrets.token_urlsafe(24),
-            "FORUM_SEED_FILE": str(SEED), "LOG_JSON": "true", "MAIL_POLL_INTERVAL_S": "0.2",
+            "FORUM_SEED_FILE": str(SEED), "AGENDA_SEED_FILE": str(AGENDA_SEED), "LOG_JSON": "true", "MAIL_POLL_INTERVAL_S": "0.2",
             **{f"{n.upper()}_PUBLIC_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
         }
         self.services: dict[str, Child] = {
