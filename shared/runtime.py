@@ -133,7 +133,29 @@ class ServiceRuntime:
             license={"name": "Apache-2.0"},
             schema_version="3.0.0",
         ).to_specification()
-        return json.loads(spec.to_json())
+        return self._with_consumed_payloads(json.loads(spec.to_json()))
+
+    def _with_consumed_payloads(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Describe what each subscriber accepts: the envelopes of the event types it handles.
+
+        The subscribers take raw bytes (so that bad messages can be dead-lettered), which
+        FastStream cannot describe by itself.
+        """
+        from pydantic import TypeAdapter
+
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for topic in self.consumer.topics:
+            handled = [CATALOGUE[t].model for t in sorted(self.consumer.handlers) if CATALOGUE[t].topic == topic]
+            envelope = CloudEvent[Union[tuple(handled)]]  # type: ignore[misc]
+            schema = TypeAdapter(envelope).json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            name = f"{self.settings.service_name}.{topic}.consumed"
+            schemas[name] = schema
+            message = doc.get("components", {}).get("messages", {}).get(f"{self.settings.service_name}:{topic}:SubscribeMessage")
+            if message is not None:
+                message["payload"] = {"$ref": f"#/components/schemas/{name}"}
+        schemas.pop("EmptyPayload", None)
+        return doc
 
     def create_app(self, *, title: str, routers: Sequence[APIRouter] = (), description: str = "") -> FastAPI:
         """The HTTP app with probes, error handling and the lifespan that runs `start`/`stop`."""
