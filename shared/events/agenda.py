@@ -16,7 +16,8 @@ class AgendaItemData(BaseModel):
     ends_at: datetime
     title: str
     kind: str = Field(description="welcome, input, working_phase, break, plenary, …")
-    room: str | None = None
+    room: str | None = Field(None, description="Room id.")
+    room_name: str | None = Field(None, description="Room name as shown to people.")
     moderators: list[str] = []
     description: str = ""
 
@@ -52,6 +53,8 @@ class Conflict(BaseModel):
     kind: str = Field(description="room_double_booked, moderator_double_booked, overlap, outside_day, room_too_small, gap, no_room")
     message: str
     item_ids: list[str] = []
+    workshop_ids: list[str] = Field(default_factory=list, description="Workshops whose agenda the conflict touches.")
+    detail: str = Field("", description="What the conflict is about: room id, moderator, or the gap's time span.")
 
 
 class AgendaConflictDetected(BaseModel):
