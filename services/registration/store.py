@@ -22,6 +22,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
         [
             IndexModel([("forum_id", ASCENDING), ("email_lower", ASCENDING)], unique=True, name="one_per_email"),
             IndexModel([("participant_id", ASCENDING)]),
+            IndexModel([("email_lower", ASCENDING)]),  # participant_for(): same person across fora
             IndexModel([("forum_id", ASCENDING), ("status", ASCENDING)]),
         ]
     )

@@ -22,7 +22,7 @@ async def kafka_produce_consume(stack: Stack, n: int) -> Result:
     await producer.start()
     await producer.send_and_wait(topic, b"warm-up")
     await consumer.start()
-    partitions = [TopicPartition(topic, p) for p in (await consumer.partitions_for_topic(topic) or {0})]
+    partitions = [TopicPartition(topic, p) for p in await producer.partitions_for(topic)]
     consumer.assign(partitions)
     await consumer.seek_to_end(*partitions)
     payload = b"x" * 480
