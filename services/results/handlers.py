@@ -1,58 +1,40 @@
-"""Bus subscribers of the results service: reporting projections of every topic."""
+"""Bus subscribers of the results service: reporting projections of every topic, ballots for accepted people."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.consumer import EventConsumer
 from shared.events import CloudEvent
-from shared.events.catalogue import ForumConfigured, WorkshopConfigured
-from shared.events.notifications import NotificationFailed, NotificationSent
-from shared.events.registrations import RegistrationSubmitted
 from shared.events.selection import SelectionDecided
-from shared.projections import apply_decision_transition, project_forum, project_workshop
 from shared.store import UnitOfWork
 
-from .domain import accepted_changes, participation_key
-from .store import ReportingStore
+from .domain import token_hash, voter_id, voting_token
+from .projection import RULES
+from .projector import MongoView, project_event
+from .store import CaptureStore, voting_key
 
 consumer = EventConsumer()
 
 
-@consumer.on("forum.configured")
-async def on_forum(event: CloudEvent[ForumConfigured], uow: UnitOfWork) -> None:
-    await project_forum(uow.db, event.data, uow.session)
+async def on_event(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Fold any reported event into the reporting read models."""
+    await project_event(event, MongoView(uow.db, uow.session))
 
 
-@consumer.on("workshop.configured")
-async def on_workshop(event: CloudEvent[WorkshopConfigured], uow: UnitOfWork) -> None:
-    await project_workshop(uow.db, event.data, uow.session)
-
-
-@consumer.on("registration.submitted")
-async def on_registration(event: CloudEvent[RegistrationSubmitted], uow: UnitOfWork) -> None:
-    """Demand: registrations by first choice, actor group and municipality."""
-    d = event.data
-    cell = {"forum_id": d.forum_id, "workshop_id": d.preferences[0], "actor_group": d.actor_group.value,
-            "municipality": d.municipality}
-    await ReportingStore(uow.db).bump_cell(participation_key(**cell), cell, "registered", 1, uow.session)
-
-
-@consumer.on("selection.decided")
-@consumer.on("selection.overridden")
 async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> None:
-    """Participation: accepted people by workshop, actor group and municipality."""
-    d = event.data
-    previous, newer = await apply_decision_transition(uow.db, d, uow.session)
-    if not newer:
-        return
-    store = ReportingStore(uow.db)
-    for cell_id, cell, delta in accepted_changes(previous, d.status.value, d.forum_id, d.workshop_id,
-                                                 d.actor_group.value, d.municipality):
-        await store.bump_cell(cell_id, cell, "accepted", delta, uow.session)
+    """Project the decision; an accepted person gets a ballot in their workshop, others lose theirs."""
+    if not await project_event(event, MongoView(uow.db, uow.session)):
+        return  # an older decision replayed: nothing changed
+    d, store = event.data, CaptureStore(uow.db, uow.session)
+    placed = d.workshop_id if d.status.value == "accepted" else None
+    await store.close_ballots(d.registration_id, placed)
+    if placed:
+        voter = voter_id(d.participant_id, placed)
+        token = voting_token(await voting_key(uow.db), voter)
+        await store.open_ballot({"_id": voter, "token_hash": token_hash(token), "participant_id": d.participant_id,
+                                 "registration_id": d.registration_id, "workshop_id": placed, "forum_id": d.forum_id})
 
 
-@consumer.on("notification.sent")
-@consumer.on("notification.failed")
-async def on_delivery(event: CloudEvent[NotificationSent | NotificationFailed], uow: UnitOfWork) -> None:
-    """Delivery rates per forum and template."""
-    outcome = "sent" if event.type == "notification.sent" else "failed"
-    await ReportingStore(uow.db).bump_delivery(event.data.forum_id or "-", event.data.template, outcome, uow.session)
+for _type in RULES:
+    consumer.on(_type)(on_decision if _type.startswith("selection.") else on_event)

@@ -21,6 +21,7 @@ class IdeaCaptured(BaseModel):
     actor_groups: list[ActorGroup] = []
     captured_by: str = ""
     revision: int = Field(1, ge=1)
+    result_version: int = Field(1, ge=1, description="Results version of the workshop this revision belongs to.")
 
 
 class SketchSubmitted(BaseModel):
@@ -40,6 +41,7 @@ class SketchSubmitted(BaseModel):
     contact: str = ""
     idea_ids: list[str] = Field(default_factory=list, description="Ideas the sketch grew from.")
     revision: int = Field(1, ge=1)
+    result_version: int = Field(1, ge=1, description="Results version of the workshop this revision belongs to.")
 
 
 class VoteCast(BaseModel):
@@ -51,6 +53,7 @@ class VoteCast(BaseModel):
     voter_id: str = Field(description="Pseudonymous voter id (not the person's name).")
     target_id: str
     dots: int = Field(ge=1)
+    target_kind: str = Field("sketch", description="`sketch` or `idea`.")
 
 
 class ResultFinalized(BaseModel):
@@ -62,3 +65,4 @@ class ResultFinalized(BaseModel):
     ideas: int = 0
     sketches: int = 0
     votes: int = 0
+    finalized_by: str = Field("", description="Staff member id who froze the results.")
