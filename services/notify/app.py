@@ -7,24 +7,32 @@ from fastapi import FastAPI
 from shared import topics
 from shared.runtime import ServiceRuntime
 
-from . import api, store
+from . import api, pages, store
 from .handlers import consumer
+from .scheduler import ReminderScheduler
 from .sender import MailSender
 from .settings import NotifySettings
+from .webhooks import WebhookSender
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     """Build the notify service."""
     settings = settings or NotifySettings()
+    scheduler_holder: dict[str, ReminderScheduler] = {}
 
-    async def start_sender(runtime: ServiceRuntime) -> None:
-        sender = MailSender(runtime, settings)
-        runtime.spawn(sender.run_forever(), name="mail-sender")
+    async def start_loops(runtime: ServiceRuntime) -> None:
+        runtime.spawn(MailSender(runtime, settings).run_forever(), name="mail-sender")
+        runtime.spawn(WebhookSender(runtime, settings).run_forever(), name="webhook-sender")
+        runtime.spawn(scheduler_holder["scheduler"].run_forever(), name="reminder-scheduler")
 
     runtime = ServiceRuntime(
-        settings, consumer=consumer, publishes=(topics.NOTIFICATIONS,), indexes=store.ensure_indexes,
-        on_start=[start_sender],
+        settings, consumer=consumer, publishes=(topics.NOTIFICATIONS, topics.PARTICIPANTS), indexes=store.ensure_indexes,
+        on_start=[start_loops],
     )
-    return runtime.create_app(
-        title="Themenforum – Notify", description="E-mail, delivery log, reminders and webhooks.", routers=[api.router]
+    scheduler_holder["scheduler"] = ReminderScheduler(runtime, settings)
+    app = runtime.create_app(
+        title="Themenforum – Notify", description="E-mail, delivery log, reminders and webhooks.",
+        routers=[api.router, pages.router],
     )
+    app.state.scheduler = scheduler_holder["scheduler"]
+    return app

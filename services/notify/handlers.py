@@ -1,49 +1,130 @@
-"""Bus subscribers of the notify service: decide which mail an event causes."""
+"""Bus subscribers of the notify service: decide which mail (and which webhook call) an event causes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.consumer import EventConsumer
-from shared.events import CloudEvent, utcnow
-from shared.events.catalogue import ForumConfigured
+from shared.consumer import EventConsumer, Handler
+from shared.events import CATALOGUE, CloudEvent
+from shared.events.agenda import AgendaPublished, AgendaUpdated
+from shared.events.catalogue import ForumConfigured, WorkshopConfigured
+from shared.events.notifications import NotificationRequested
+from shared.events.participants import ParticipantErased, ParticipantErasureRequested
 from shared.events.registrations import RegistrationSubmitted
-from shared.projections import project_forum
+from shared.events.results import ResultFinalized
+from shared.events.selection import SelectionDecided
+from shared.projections import apply_decision_transition, project_forum, project_workshop
 from shared.store import UnitOfWork
 
-from .domain import delivery_id
+from .domain import TEMPLATES, decision_template
+from .mailqueue import Mail, queue_mail, queue_mails
+from .scheduler import plan_reminders
 from .store import NotifyStore
+from .webhooks import queue_webhooks
 
 consumer = EventConsumer()
+_handlers: dict[str, Handler] = {}
 
 
-@consumer.on("forum.configured")
+def on(*types: str) -> Any:
+    """Register the mail-side handler of event types (webhooks are added to every type below)."""
+    def register(fn: Handler) -> Handler:
+        _handlers.update(dict.fromkeys(types, fn))
+        return fn
+    return register
+
+
+@on("forum.configured")
 async def on_forum(event: CloudEvent[ForumConfigured], uow: UnitOfWork) -> None:
+    """Follow the catalogue and (re)plan the forum's reminders."""
     await project_forum(uow.db, event.data, uow.session)
+    reminders = plan_reminders(event.data, consumer.settings.reminder_days_before, event.time)  # type: ignore[attr-defined]
+    await NotifyStore(uow.db).schedule_reminders(event.data.forum_id, reminders, uow.session)
 
 
-@consumer.on("registration.submitted")
+@on("workshop.configured")
+async def on_workshop(event: CloudEvent[WorkshopConfigured], uow: UnitOfWork) -> None:
+    await project_workshop(uow.db, event.data, uow.session)
+
+
+@on("registration.submitted")
 async def acknowledge_registration(event: CloudEvent[RegistrationSubmitted], uow: UnitOfWork) -> None:
-    """Remember how to reach the person, and queue the acknowledgement."""
+    """Remember how to reach the person, release mails that waited for it, queue the acknowledgement."""
     d = event.data
     store = NotifyStore(uow.db)
-    await store.save_recipient(
-        d.participant_id,
-        {"email": d.email, "first_name": d.first_name, "last_name": d.last_name, "language": d.language.value},
-        uow.session,
-    )
-    forum = await uow.db.catalogue_fora.find_one({"_id": d.forum_id}, session=uow.session) or {}
-    await queue(uow, event, d.participant_id, "acknowledgement", d.forum_id, d.email, d.language.value,
-                {"first_name": d.first_name, "last_name": d.last_name, "forum_title": forum.get("title", d.forum_id)})
+    await store.save_recipient(d.participant_id, {"email": d.email, "first_name": d.first_name, "last_name": d.last_name,
+                                                  "language": d.language.value}, uow.session)
+    await store.release_waiting(d.participant_id, d.email, event.time, uow.session)
+    await queue_mail(uow, Mail(event.id, d.participant_id, "acknowledgement", d.forum_id, language=d.language.value))
 
 
-async def queue(uow: UnitOfWork, event: CloudEvent[Any], recipient_id: str, template: str, forum_id: str,
-                to: str, language: str, context: dict[str, Any]) -> None:
-    """Add a pending delivery (once per event, recipient and template)."""
-    now = utcnow()
-    await NotifyStore(uow.db).add_delivery(
-        {"_id": delivery_id(event.id, recipient_id, template), "cause_event_id": event.id, "recipient_id": recipient_id,
-         "template": template, "forum_id": forum_id, "to": to, "language": language, "context": context,
-         "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now},
-        uow.session,
-    )
+@on("selection.decided", "selection.overridden")
+async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> None:
+    """Exactly one mail per decision change: older or repeated decisions (by decision_seq) send nothing."""
+    d = event.data
+    previous, newer = await apply_decision_transition(uow.db, d, uow.session)
+    if not newer:
+        return
+    before = previous or {"status": d.previous_status and d.previous_status.value, "workshop_id": d.previous_workshop_id}
+    template = decision_template(before, d.status.value, d.workshop_id)
+    if template is None:
+        return
+    context = {"waitlist_position": d.waitlist_position, "explanation": d.explanation}
+    workshop_id = d.workshop_id or (before.get("workshop_id") if template == "cancelled" else None)
+    await queue_mail(uow, Mail(event.id, d.participant_id, template, d.forum_id, workshop_id=workshop_id,
+                               language=d.language.value, context=context,
+                               key=f"decision:{d.registration_id}:{d.decision_seq}"))
+
+
+@on("agenda.published", "agenda.updated")
+async def on_agenda(event: CloudEvent[AgendaPublished], uow: UnitOfWork) -> None:
+    """A newer agenda goes to the workshop's accepted participants only, with what changed."""
+    d = event.data
+    items = [i.model_dump(mode="json") for i in d.items]
+    store = NotifyStore(uow.db)
+    if not await store.save_agenda(d.workshop_id, d.version, items, uow.session):
+        return
+    diff = d.diff.model_dump(mode="json") if isinstance(d, AgendaUpdated) else None
+    context = {"diff": diff, "agenda_snapshot": {"version": d.version, "items": items}}
+    accepted = await store.accepted(workshop_id=d.workshop_id, session=uow.session)
+    await queue_mails(uow, [Mail(event.id, a["participant_id"], "agenda_changed", d.forum_id, workshop_id=d.workshop_id,
+                                 context=context) for a in accepted])
+
+
+@on("result.finalized")
+async def on_results(event: CloudEvent[ResultFinalized], uow: UnitOfWork) -> None:
+    """The workshop's results are out: tell its participants where the report is."""
+    d = event.data
+    accepted = await NotifyStore(uow.db).accepted(workshop_id=d.workshop_id, session=uow.session)
+    await queue_mails(uow, [Mail(event.id, a["participant_id"], "report_available", d.forum_id,
+                                 workshop_id=d.workshop_id, key=f"results:{d.workshop_id}") for a in accepted])
+
+
+@on("notification.requested")
+async def on_request(event: CloudEvent[NotificationRequested], uow: UnitOfWork) -> None:
+    """Another service asks for a templated mail to a known person."""
+    d = event.data
+    if d.template not in TEMPLATES:
+        raise ValueError(f"unknown template {d.template!r}")
+    await queue_mail(uow, Mail(event.id, d.recipient_id, d.template, d.forum_id, workshop_id=d.workshop_id,
+                               language=d.language, context=dict(d.context), key=f"request:{d.notification_id}"))
+
+
+@on("participant.erasure_requested")
+async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOfWork) -> None:
+    """Forget the person's address and name; mails not yet sent are dropped."""
+    pid = event.data.participant_id
+    await NotifyStore(uow.db).erase(pid, uow.session)
+    uow.emit("participant.erased", subject=pid, data=ParticipantErased(participant_id=pid, service="notify"))
+
+
+async def _dispatch(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    handler = _handlers.get(event.type)
+    if handler is not None:
+        await handler(event, uow)
+    await queue_webhooks(uow, event)
+
+
+# Every catalogue event can be subscribed to by a webhook, so every topic is consumed.
+for _type in CATALOGUE:
+    consumer.on(_type)(_dispatch)

@@ -1,87 +1,114 @@
-"""Sends due deliveries over SMTP with retries, and reports the outcome as events.
+"""Sends due deliveries over SMTP with retries and a rate limit, and reports the outcome as events.
 
 Exactly-once, as far as SMTP allows: a delivery is claimed atomically (`sending`), sent,
 then marked `sent`. A crash after the server accepted the message and before the mark
-leaves it `sending`; after `stale_after` it is sent again with the same Message-ID. That
-window (between the server's 250 reply to DATA and our write) is the only way a person
-can get a mail twice.
+leaves it `sending`; after `mail_stale_after_s` it is sent again with the same Message-ID.
+That window (between the server's 250 reply to DATA and our write) is the only way a person
+can get a mail twice; services/notify/README.md describes it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import time
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 import aiosmtplib
 import structlog
 
+from shared import topics
 from shared.events import utcnow
+from shared.events.deadletter import DeadLetter
 from shared.events.notifications import NotificationFailed, NotificationSent
 from shared.store import AlreadyProcessed, UnitOfWork
 
-from .domain import is_permanent, next_attempt_at, render
+from .compose import build_message, mail_context
+from .domain import is_permanent, next_attempt_at
 from .settings import NotifySettings
 from .store import NotifyStore
 
 log = structlog.get_logger()
 
 
-def build_message(settings: NotifySettings, delivery: dict[str, Any], context: dict[str, Any]) -> EmailMessage:
-    """The MIME message (plain text with an HTML alternative) for a delivery."""
-    mail = render(delivery["template"], delivery.get("language", "de"), context)
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = delivery["to"]
-    message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(idstring=delivery["_id"], domain="themenforum.local")
-    message["X-Themenforum-Delivery"] = delivery["_id"]
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
-    return message
+class TokenBucket:
+    """At most `rate` mails per second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.capacity = rate, float(burst)
+        self.tokens, self.updated = float(burst), time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
 class MailSender:
-    """The loop that drains due deliveries."""
+    """The loops that drain due deliveries (several SMTP conversations at once)."""
 
     def __init__(self, runtime: Any, settings: NotifySettings) -> None:
         self.runtime, self.settings = runtime, settings
-        self.wake = asyncio.Event()
+        self.bucket = TokenBucket(settings.mail_rate_per_s, settings.mail_burst)
 
     @property
     def store(self) -> NotifyStore:
         return NotifyStore(self.runtime.db)
 
     async def run_forever(self) -> None:
-        stale_after = timedelta(seconds=max(30.0, self.settings.smtp_timeout_s * 3))
-        await self.store.release_stale(utcnow() - stale_after)
+        await self.store.release_stale(utcnow() - timedelta(seconds=self.settings.mail_stale_after_s))
+        workers = [asyncio.create_task(self._worker(), name=f"mail-worker-{n}") for n in range(self.settings.mail_workers)]
+        try:
+            while True:
+                await asyncio.sleep(max(10.0, self.settings.mail_stale_after_s / 2))
+                try:
+                    await self.store.release_stale(utcnow() - timedelta(seconds=self.settings.mail_stale_after_s))
+                    await self.release_known_recipients()
+                except Exception as exc:  # noqa: BLE001 - housekeeping must outlive passing outages
+                    log.warning("mail.housekeeping_error", error=type(exc).__name__)
+        finally:
+            for worker in workers:
+                worker.cancel()
+
+    async def _worker(self) -> None:
         while True:
             try:
                 while await self.send_one():
                     pass
             except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
                 log.warning("mail.loop_error", error=type(exc).__name__)
-            self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), self.settings.mail_poll_interval_s)
-            except TimeoutError:
-                pass
+            await asyncio.sleep(self.settings.mail_poll_interval_s)
+
+    async def release_known_recipients(self) -> None:
+        """Safety net for the race where a decision and the person's registration were handled at once."""
+        for delivery in await self.store.waiting():
+            person = await self.store.recipient(delivery["recipient_id"])
+            if person:
+                await self.store.release_waiting(delivery["recipient_id"], person["email"], utcnow(), None)
 
     async def send_one(self) -> bool:
         """Send the next due delivery; False when none is due."""
         delivery = await self.store.claim_due(utcnow())
         if delivery is None:
             return False
-        context = dict(delivery.get("context", {}))
-        forum = await self.runtime.db.catalogue_fora.find_one({"_id": delivery.get("forum_id")}, {"title": 1})
-        if forum:
-            context["forum_title"] = forum["title"]
+        await self.bucket.take()
+        try:
+            message = build_message(delivery, await self.context(delivery), mail_from=self.settings.mail_from)
+        except Exception as exc:  # noqa: BLE001 - a mail that cannot be rendered never will be: fail it now
+            await self._failed(delivery, exc, permanent=True)
+            return True
         try:
             await aiosmtplib.send(
-                build_message(self.settings, delivery, context),
-                hostname=self.settings.smtp_host, port=self.settings.smtp_port,
+                message, hostname=self.settings.smtp_host, port=self.settings.smtp_port,
                 username=self.settings.smtp_user,
                 password=self.settings.smtp_password.get_secret_value() if self.settings.smtp_password else None,
                 start_tls=self.settings.smtp_starttls, use_tls=self.settings.smtp_tls, timeout=self.settings.smtp_timeout_s,
@@ -96,9 +123,20 @@ class MailSender:
         log.info("mail.sent", delivery_id=delivery["_id"], template=delivery["template"])
         return True
 
-    async def _failed(self, delivery: dict[str, Any], exc: Exception) -> None:
+    async def context(self, delivery: dict[str, Any]) -> dict[str, Any]:
+        """The template context from the delivery and the current projections."""
+        store = self.store
+        recipient = await store.recipient(delivery["recipient_id"]) or {}
+        delivery["language"] = delivery.get("language") or recipient.get("language") or "de"
+        return mail_context(
+            delivery, recipient=recipient, forum=await store.forum(delivery.get("forum_id")),
+            workshop=await store.workshop(delivery.get("workshop_id")), agenda=await store.agenda(delivery.get("workshop_id")),
+            report_base_url=self.settings.results_public_url,
+        )
+
+    async def _failed(self, delivery: dict[str, Any], exc: Exception, *, permanent: bool = False) -> None:
         code = getattr(exc, "code", None)
-        permanent = is_permanent(code if isinstance(code, int) else None)
+        permanent = permanent or is_permanent(code if isinstance(code, int) else None)
         attempts = delivery["attempts"]
         error = f"{type(exc).__name__}: {getattr(exc, 'message', '') or exc}"[:500]
         if permanent or attempts >= self.settings.mail_max_attempts:
@@ -107,11 +145,27 @@ class MailSender:
                 notification_id=delivery["_id"], recipient_id=delivery["recipient_id"], template=delivery["template"],
                 cause_event_id=delivery["cause_event_id"], forum_id=delivery.get("forum_id"), attempts=attempts,
                 error=error, permanent=permanent))
+            await self._dead_letter(delivery, error)
             log.warning("mail.failed", delivery_id=delivery["_id"], permanent=permanent, attempts=attempts)
         else:
             retry_at = next_attempt_at(utcnow(), attempts, self.settings.mail_backoff_s)
             await self.store.mark(delivery["_id"], {"status": "pending", "last_error": error, "next_attempt_at": retry_at})
             log.info("mail.retry", delivery_id=delivery["_id"], attempts=attempts)
+
+    async def _dead_letter(self, delivery: dict[str, Any], error: str) -> None:
+        """Park the given-up delivery (without address or personal context) on `forum.deadletter`."""
+        record = {k: v for k, v in delivery.items() if k not in ("to", "context")}
+        letter = DeadLetter(
+            original_value_b64=base64.b64encode(json.dumps(record, default=str).encode()).decode(),
+            original_key=delivery["recipient_id"], topic=topics.NOTIFICATIONS, partition=-1, offset=-1, error=error,
+            service=self.settings.service_name, event_id=delivery["cause_event_id"],
+            event_type=f"mail.{delivery['template']}", failed_at=utcnow())
+        try:
+            await self.runtime.broker.publish(letter.model_dump_json().encode(), topics.DEADLETTER,
+                                              key=delivery["recipient_id"].encode(),
+                                              headers={"content-type": "application/json"})
+        except Exception as exc:  # noqa: BLE001 - the delivery log keeps the failure even if the bus is away
+            log.warning("mail.dead_letter_failed", error=type(exc).__name__)
 
     async def _report(self, delivery: dict[str, Any], type_: str, data: Any) -> None:
         uow: UnitOfWork = self.runtime.unit_of_work(cause=f"delivery:{delivery['_id']}:{type_}",

@@ -1,4 +1,4 @@
-"""MongoDB adapter of the notify service: recipients and the delivery log."""
+"""MongoDB adapter of the notify service: recipients, delivery log, agendas, reminders, webhooks."""
 
 from __future__ import annotations
 
@@ -15,13 +15,23 @@ Session = AsyncClientSession | None
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     """Indexes for every query this service makes."""
-    await db.deliveries.create_indexes(
-        [
-            IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
-            IndexModel([("created_at", DESCENDING)]),
-            IndexModel([("recipient_id", ASCENDING)]),
-        ]
-    )
+    await db.deliveries.create_indexes([
+        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
+        IndexModel([("created_at", DESCENDING)]),
+        IndexModel([("recipient_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("cause_event_id", ASCENDING)]),
+    ])
+    await db.decisions.create_indexes([
+        IndexModel([("workshop_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("forum_id", ASCENDING), ("status", ASCENDING)]),
+    ])
+    await db.reminders.create_indexes([IndexModel([("status", ASCENDING), ("due_at", ASCENDING)]),
+                                       IndexModel([("forum_id", ASCENDING)])])
+    await db.webhooks.create_indexes([IndexModel([("event_types", ASCENDING)])])
+    await db.webhook_deliveries.create_indexes([
+        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
+        IndexModel([("created_at", DESCENDING)]),
+    ])
 
 
 class NotifyStore:
@@ -30,14 +40,27 @@ class NotifyStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.db = db
 
+    # recipients ------------------------------------------------------------------------
     async def save_recipient(self, participant_id: str, fields: dict[str, Any], session: Session) -> None:
         await self.db.recipients.update_one({"_id": participant_id}, {"$set": fields}, upsert=True, session=session)
 
     async def recipient(self, participant_id: str, session: Session = None) -> dict[str, Any] | None:
         return await self.db.recipients.find_one({"_id": participant_id}, session=session)
 
+    async def release_waiting(self, participant_id: str, email: str, now: datetime, session: Session) -> int:
+        """Deliveries that waited for this person's address become due."""
+        result = await self.db.deliveries.update_many(
+            {"recipient_id": participant_id, "status": "waiting"},
+            {"$set": {"status": "pending", "to": email, "next_attempt_at": now}}, session=session)
+        return result.modified_count
+
+    async def waiting(self, limit: int = 200) -> list[dict[str, Any]]:
+        cursor = self.db.deliveries.find({"status": "waiting"}, {"recipient_id": 1}).limit(limit)
+        return [d async for d in cursor]
+
+    # deliveries ------------------------------------------------------------------------
     async def add_delivery(self, doc: dict[str, Any], session: Session) -> bool:
-        """Record a pending delivery; False if this (event, recipient, template) exists already."""
+        """Record a delivery; False if this (event, recipient, template) exists already."""
         try:
             await self.db.deliveries.insert_one(doc, session=session)
         except DuplicateKeyError:
@@ -68,3 +91,66 @@ class NotifyStore:
         projection = {"to": 0, "context": 0}
         cursor = self.db.deliveries.find(query, projection).sort("created_at", DESCENDING).limit(limit)
         return [d async for d in cursor]
+
+    # catalogue, agendas and decisions (projections) -------------------------------------
+    async def forum(self, forum_id: str | None, session: Session = None) -> dict[str, Any] | None:
+        return await self.db.catalogue_fora.find_one({"_id": forum_id}, session=session) if forum_id else None
+
+    async def workshop(self, workshop_id: str | None, session: Session = None) -> dict[str, Any] | None:
+        return await self.db.catalogue_workshops.find_one({"_id": workshop_id}, session=session) if workshop_id else None
+
+    async def agenda(self, workshop_id: str | None, session: Session = None) -> dict[str, Any] | None:
+        return await self.db.agendas.find_one({"_id": workshop_id}, session=session) if workshop_id else None
+
+    async def save_agenda(self, workshop_id: str, version: int, items: list[dict[str, Any]], session: Session) -> bool:
+        """Keep the newest published agenda of a workshop; False when this version is not newer."""
+        current = await self.agenda(workshop_id, session)
+        if current is not None and current.get("version", 0) >= version:
+            return False
+        await self.db.agendas.update_one({"_id": workshop_id}, {"$set": {"version": version, "items": items}},
+                                         upsert=True, session=session)
+        return True
+
+    async def accepted(self, *, session: Session, workshop_id: str | None = None,
+                       forum_id: str | None = None) -> list[dict[str, Any]]:
+        """Current decisions `accepted` in a workshop or a forum."""
+        query: dict[str, Any] = {"status": "accepted"}
+        query.update({"workshop_id": workshop_id} if workshop_id else {"forum_id": forum_id})
+        return [d async for d in self.db.decisions.find(query, session=session)]
+
+    # reminders -------------------------------------------------------------------------
+    async def schedule_reminders(self, forum_id: str, reminders: list[dict[str, Any]], session: Session) -> None:
+        """Add these reminders (idempotent by id); scheduled ones for another date are dropped."""
+        ids = [r["_id"] for r in reminders]
+        await self.db.reminders.update_many({"forum_id": forum_id, "status": "scheduled", "_id": {"$nin": ids}},
+                                            {"$set": {"status": "superseded"}}, session=session)
+        await self.db.reminders.update_many({"_id": {"$in": ids}, "status": "superseded"},
+                                            {"$set": {"status": "scheduled"}}, session=session)
+        for reminder in reminders:
+            await self.db.reminders.update_one({"_id": reminder["_id"]}, {"$setOnInsert": reminder}, upsert=True,
+                                               session=session)
+
+    async def due_reminder_ids(self, now: datetime) -> list[str]:
+        cursor = self.db.reminders.find({"status": "scheduled", "due_at": {"$lte": now}}, {"_id": 1}).limit(50)
+        return [r["_id"] async for r in cursor]
+
+    async def claim_reminder(self, reminder_id: str, now: datetime, instance: str, session: Session) -> dict[str, Any] | None:
+        """Mark a due reminder fired (atomic: of two instances only one gets it)."""
+        return await self.db.reminders.find_one_and_update(
+            {"_id": reminder_id, "status": "scheduled", "due_at": {"$lte": now}},
+            {"$set": {"status": "fired", "fired_at": now, "fired_by": instance}},
+            return_document=ReturnDocument.AFTER, session=session)
+
+    async def reminders(self, forum_id: str | None = None) -> list[dict[str, Any]]:
+        query = {"forum_id": forum_id} if forum_id else {}
+        return [r async for r in self.db.reminders.find(query).sort("due_at", ASCENDING).limit(500)]
+
+    # privacy ---------------------------------------------------------------------------
+    async def erase(self, participant_id: str, session: Session) -> None:
+        """Remove the person's address and name; unsent mails to them are dropped."""
+        await self.db.recipients.delete_one({"_id": participant_id}, session=session)
+        await self.db.deliveries.update_many(
+            {"recipient_id": participant_id, "status": {"$in": ["waiting", "pending"]}},
+            {"$set": {"status": "failed", "last_error": "erased"}}, session=session)
+        await self.db.deliveries.update_many({"recipient_id": participant_id}, {"$set": {"to": None, "context": {}}},
+                                             session=session)

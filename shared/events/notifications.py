@@ -15,6 +15,8 @@ class NotificationRequested(BaseModel):
     template: str
     language: str = "de"
     context: dict[str, object] = {}
+    forum_id: str | None = Field(None, description="Forum the message is about (for titles and dates).")
+    workshop_id: str | None = Field(None, description="Workshop the message is about, if any.")
 
 
 class NotificationSent(BaseModel):
