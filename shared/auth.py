@@ -22,7 +22,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, sta
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.ratelimit import RateLimiter
+
 bearer = HTTPBearer(auto_error=False, description="Staff API token")
+LOGIN_LIMIT = RateLimiter(per_minute=10, burst=10)
 SESSION_COOKIE = "tf_staff"
 SESSION_SECONDS = 8 * 3600
 
@@ -146,8 +149,13 @@ def login_router() -> APIRouter:
         from html import escape
 
         settings = request.app.state.settings
+        address = request.client.host if request.client else "unknown"
+        if LOGIN_LIMIT.exhausted(address):  # only failed attempts count, so staff are never locked out by success
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "Zu viele Fehlversuche. Bitte warten Sie eine Minute.",
+                                {"Retry-After": "60"})
         expected = settings.forum_admin_password.get_secret_value() if settings.forum_admin_password else None
         if not (expected and username == "admin" and hmac.compare_digest(password.encode(), expected.encode())):
+            LOGIN_LIMIT.allow(address)
             page = LOGIN_PAGE.format(error='<div class="error-summary" role="alert"><p>Benutzername oder Passwort ist falsch.</p></div>',
                                      next=escape(_safe_next(next)))
             return HTMLResponse(page, status_code=401)

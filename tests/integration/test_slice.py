@@ -94,3 +94,20 @@ def test_staff_log_in_once_in_the_browser_serves_every_service(stack):
         stack.staff_session(browser)
         assert browser.get(stack.url("notify", "/api/v1/deliveries")).status_code == 200
         assert browser.get(stack.url("agenda", "/api/v1/workshops/tf2-ws1/participation")).status_code == 200
+
+
+def test_every_page_carries_security_headers(stack, http):
+    for name in stack.services:
+        headers = http.get(stack.url(name, "/staff/login")).headers
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+
+
+def test_repeated_failed_log_ins_are_slowed_down(stack):
+    import httpx
+
+    with httpx.Client(timeout=30) as browser:
+        codes = [browser.post(stack.url("results", "/staff/login"), data={"username": "admin", "password": f"guess{i}"}).status_code
+                 for i in range(12)]
+    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
