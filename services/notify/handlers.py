@@ -55,7 +55,8 @@ async def acknowledge_registration(event: CloudEvent[RegistrationSubmitted], uow
     await store.save_recipient(d.participant_id, {"email": d.email, "first_name": d.first_name, "last_name": d.last_name,
                                                   "language": d.language.value}, uow.session)
     await store.release_waiting(d.participant_id, d.email, event.time, uow.session)
-    await queue_mail(uow, Mail(event.id, d.participant_id, "acknowledgement", d.forum_id, language=d.language.value))
+    await queue_mail(uow, Mail(event.id, d.participant_id, "acknowledgement", d.forum_id, language=d.language.value,
+                               key=f"registration:{d.registration_id}"))
 
 
 @on("selection.decided", "selection.overridden")
