@@ -1,16 +1,19 @@
-"""Bus subscribers of the agenda service: catalogue and participation projections."""
+"""Bus subscribers of the agenda service: catalogue, people and participation projections."""
 
 from __future__ import annotations
 
 from shared.consumer import EventConsumer
 from shared.events import CloudEvent
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
-from shared.events.registrations import RegistrationSubmitted
-from shared.events.selection import SelectionDecided
+from shared.events.participants import ParticipantErased, ParticipantErasureRequested
+from shared.events.registrations import RegistrationSubmitted, RegistrationUpdated
+from shared.events.selection import SelectionDecided, SelectionFinalized
 from shared.projections import apply_decision_transition, project_forum, project_workshop
 from shared.store import UnitOfWork
 
 from .domain import count_changes
+from .groups import form_for_workshop
+from .service import recheck
 from .store import AgendaStore
 
 consumer = EventConsumer()
@@ -18,27 +21,56 @@ consumer = EventConsumer()
 
 @consumer.on("forum.configured")
 async def on_forum(event: CloudEvent[ForumConfigured], uow: UnitOfWork) -> None:
+    """Days and time zone decide which items lie outside the day."""
     await project_forum(uow.db, event.data, uow.session)
+    await recheck(uow, event.data.forum_id)
 
 
 @consumer.on("workshop.configured")
 async def on_workshop(event: CloudEvent[WorkshopConfigured], uow: UnitOfWork) -> None:
     await project_workshop(uow.db, event.data, uow.session)
+    await recheck(uow, event.data.forum_id)
 
 
 @consumer.on("registration.submitted")
 async def on_registration(event: CloudEvent[RegistrationSubmitted], uow: UnitOfWork) -> None:
-    """Count first choices per workshop (demand, before selection)."""
-    first = event.data.preferences[0]
-    await AgendaStore(uow.db).add_counts(event.data.forum_id, [(first, "registered_first_choice", 1)], uow.session)
+    """Count first choices (demand) and keep what breakout groups need: organisation and name."""
+    d, store = event.data, AgendaStore(uow.db)
+    await store.add_counts(d.forum_id, [(d.preferences[0], "registered_first_choice", 1)], uow.session)
+    await store.save_person(d.registration_id, {"participant_id": d.participant_id, "forum_id": d.forum_id,
+                                                "organisation": d.organisation, "name": f"{d.first_name} {d.last_name}"}, uow.session)
+
+
+@consumer.on("registration.updated")
+async def on_registration_updated(event: CloudEvent[RegistrationUpdated], uow: UnitOfWork) -> None:
+    if "organisation" in event.data.changes:
+        await AgendaStore(uow.db).save_person(event.data.registration_id,
+                                              {"organisation": str(event.data.changes["organisation"])}, uow.session)
 
 
 @consumer.on("selection.decided")
 @consumer.on("selection.overridden")
 async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> None:
-    """Keep accepted counts per workshop and actor group (room sizes depend on them)."""
+    """Keep accepted counts per workshop and actor group; a room may now be too small."""
     d = event.data
     previous, newer = await apply_decision_transition(uow.db, d, uow.session)
     if newer:
         changes = count_changes(previous, d.status.value, d.workshop_id, d.actor_group.value)
         await AgendaStore(uow.db).add_counts(d.forum_id, changes, uow.session)
+        await recheck(uow, d.forum_id)
+
+
+@consumer.on("selection.finalized")
+async def on_finalized(event: CloudEvent[SelectionFinalized], uow: UnitOfWork) -> None:
+    """Selection is final: form breakout groups for every workshop."""
+    for workshop_id in sorted(event.data.accepted):
+        if await AgendaStore(uow.db).workshop(workshop_id, uow.session):
+            await form_for_workshop(uow, workshop_id, None, trigger="selection.finalized")
+
+
+@consumer.on("participant.erasure_requested")
+async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOfWork) -> None:
+    """Names and organisations go; groups keep only the anonymous slots."""
+    await AgendaStore(uow.db).erase_person(event.data.participant_id, uow.session)
+    uow.emit("participant.erased", subject=event.data.participant_id,
+             data=ParticipantErased(participant_id=event.data.participant_id, service="agenda"))

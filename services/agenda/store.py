@@ -1,18 +1,35 @@
-"""MongoDB adapter of the agenda service."""
+"""MongoDB adapter of the agenda service: owns its collections and their indexes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.events.agenda import AgendaItemData
+
+from .domain import Room
+
+Session = AsyncClientSession | None
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     """Indexes for every query this service makes."""
-    await db.catalogue_workshops.create_indexes([IndexModel([("forum_id", ASCENDING)])])
+    await db.catalogue_workshops.create_indexes([IndexModel([("forum_id", ASCENDING), ("number", ASCENDING)])])
     await db.participation.create_indexes([IndexModel([("forum_id", ASCENDING)])])
+    await db.agenda_items.create_indexes([IndexModel([("forum_id", ASCENDING), ("starts_at", ASCENDING)])])
+    await db.agenda_versions.create_indexes([IndexModel([("workshop_id", ASCENDING), ("version", DESCENDING)], unique=True)])
+    await db.agenda_conflicts.create_indexes([IndexModel([("forum_id", ASCENDING)])])
+    await db.decisions.create_indexes([IndexModel([("workshop_id", ASCENDING), ("status", ASCENDING)])])
+    await db.people.create_indexes([IndexModel([("participant_id", ASCENDING)])])
+    await db.breakout_groups.create_indexes([IndexModel([("forum_id", ASCENDING)])])
+
+
+def item_from_doc(doc: dict[str, Any]) -> AgendaItemData:
+    """An agenda item from its stored document."""
+    return AgendaItemData.model_validate({**doc, "item_id": doc["_id"]})
 
 
 class AgendaStore:
@@ -21,19 +38,112 @@ class AgendaStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.db = db
 
-    async def add_counts(self, forum_id: str, changes: list[tuple[str, str, int]], session: AsyncClientSession | None) -> None:
+    # catalogue projection and counts --------------------------------------------------
+    async def add_counts(self, forum_id: str, changes: list[tuple[str, str, int]], session: Session) -> None:
         for workshop_id, field, delta in changes:
             await self.db.participation.update_one(
                 {"_id": workshop_id}, {"$inc": {field: delta}, "$set": {"forum_id": forum_id}}, upsert=True, session=session
             )
 
-    async def participation(self, workshop_id: str) -> dict[str, Any]:
-        doc = await self.db.participation.find_one({"_id": workshop_id}) or {}
+    async def participation(self, workshop_id: str, session: Session = None) -> dict[str, Any]:
+        doc = await self.db.participation.find_one({"_id": workshop_id}, session=session) or {}
         return {"registered_first_choice": doc.get("registered_first_choice", 0),
                 "accepted_total": doc.get("accepted_total", 0), "accepted_by_group": doc.get("accepted_by_group", {})}
 
-    async def workshop(self, workshop_id: str) -> dict[str, Any] | None:
-        return await self.db.catalogue_workshops.find_one({"_id": workshop_id})
+    async def accepted_counts(self, forum_id: str, session: Session = None) -> dict[str, int]:
+        docs = self.db.participation.find({"forum_id": forum_id}, {"accepted_total": 1}, session=session)
+        return {d["_id"]: d.get("accepted_total", 0) async for d in docs}
 
-    async def published_agenda(self, workshop_id: str) -> dict[str, Any] | None:
-        return await self.db.agenda_versions.find_one({"workshop_id": workshop_id}, sort=[("version", -1)])
+    async def workshop(self, workshop_id: str, session: Session = None) -> dict[str, Any] | None:
+        return await self.db.catalogue_workshops.find_one({"_id": workshop_id}, session=session)
+
+    async def workshops(self, forum_id: str, session: Session = None) -> list[dict[str, Any]]:
+        docs = self.db.catalogue_workshops.find({"forum_id": forum_id, "removed": {"$ne": True}}, session=session)
+        return sorted([d async for d in docs], key=lambda d: d.get("number", 0))
+
+    async def forum(self, forum_id: str, session: Session = None) -> dict[str, Any] | None:
+        return await self.db.catalogue_fora.find_one({"_id": forum_id}, session=session)
+
+    async def fora(self) -> list[dict[str, Any]]:
+        return [d async for d in self.db.catalogue_fora.find({})]
+
+    # venue and draft --------------------------------------------------------------------
+    async def venue(self, forum_id: str, session: Session = None) -> dict[str, Any]:
+        """Rooms, moderators, opening hours and the draft revision of a forum's agenda."""
+        doc = await self.db.agenda_settings.find_one({"_id": forum_id}, session=session) or {}
+        return {"rooms": [], "moderators": [], "day_start": "09:00", "day_end": "17:00", "gap_minutes": 0,
+                "draft_revision": 0, **doc}
+
+    @staticmethod
+    def rooms(venue: dict[str, Any]) -> dict[str, Room]:
+        return {r["room_id"]: Room(r["room_id"], r["name"], int(r["capacity"])) for r in venue["rooms"]}
+
+    async def save_venue(self, forum_id: str, fields: dict[str, Any], session: Session) -> None:
+        await self.db.agenda_settings.update_one({"_id": forum_id}, {"$set": fields}, upsert=True, session=session)
+
+    async def bump_revision(self, forum_id: str, session: Session) -> None:
+        await self.db.agenda_settings.update_one({"_id": forum_id}, {"$inc": {"draft_revision": 1}}, upsert=True,
+                                                 session=session)
+
+    async def items(self, forum_id: str, session: Session = None) -> list[AgendaItemData]:
+        docs = self.db.agenda_items.find({"forum_id": forum_id}, session=session).sort("starts_at", ASCENDING)
+        return [item_from_doc(d) async for d in docs]
+
+    async def item(self, item_id: str, session: Session = None) -> dict[str, Any] | None:
+        return await self.db.agenda_items.find_one({"_id": item_id}, session=session)
+
+    async def save_item(self, forum_id: str, item: AgendaItemData, session: Session, *, only_new: bool = False) -> None:
+        doc = {**item.model_dump(exclude={"item_id"}), "forum_id": forum_id}
+        update = {"$setOnInsert": doc} if only_new else {"$set": doc}
+        await self.db.agenda_items.update_one({"_id": item.item_id}, update, upsert=True, session=session)
+
+    async def delete_item(self, item_id: str, session: Session) -> bool:
+        return (await self.db.agenda_items.delete_one({"_id": item_id}, session=session)).deleted_count == 1
+
+    # published versions -------------------------------------------------------------------
+    async def published_agenda(self, workshop_id: str, version: int | None = None, session: Session = None) -> dict[str, Any] | None:
+        if version is not None:
+            return await self.db.agenda_versions.find_one({"workshop_id": workshop_id, "version": version}, session=session)
+        return await self.db.agenda_versions.find_one({"workshop_id": workshop_id}, sort=[("version", -1)], session=session)
+
+    async def versions(self, workshop_id: str) -> list[dict[str, Any]]:
+        docs = self.db.agenda_versions.find({"workshop_id": workshop_id}, {"items": 0}).sort("version", DESCENDING)
+        return [d async for d in docs]
+
+    async def removed_items(self, workshop_id: str) -> list[dict[str, Any]]:
+        """Items removed in any published version (calendars must learn they are cancelled)."""
+        docs = self.db.agenda_versions.find({"workshop_id": workshop_id}, {"diff.removed": 1})
+        return [i async for v in docs for i in ((v.get("diff") or {}).get("removed") or [])]
+
+    async def save_version(self, doc: dict[str, Any], session: Session) -> None:
+        await self.db.agenda_versions.insert_one({"_id": f"{doc['workshop_id']}:{doc['version']}", **doc}, session=session)
+
+    # conflicts ------------------------------------------------------------------------
+    async def reported_conflicts(self, forum_id: str, session: Session = None) -> dict[str, dict[str, Any]]:
+        docs = self.db.agenda_conflicts.find({"forum_id": forum_id}, session=session)
+        return {d["_id"]: d async for d in docs}
+
+    async def save_conflicts(self, workshop_id: str, forum_id: str, conflicts: list[dict[str, Any]], session: Session) -> None:
+        await self.db.agenda_conflicts.update_one(
+            {"_id": workshop_id}, {"$set": {"forum_id": forum_id, "conflicts": conflicts}}, upsert=True, session=session)
+
+    # people and breakout groups ------------------------------------------------------------
+    async def save_person(self, registration_id: str, fields: dict[str, Any], session: Session) -> None:
+        await self.db.people.update_one({"_id": registration_id}, {"$set": fields}, upsert=True, session=session)
+
+    async def erase_person(self, participant_id: str, session: Session) -> None:
+        await self.db.people.delete_many({"participant_id": participant_id}, session=session)
+
+    async def accepted_people(self, workshop_id: str, session: Session = None) -> list[dict[str, Any]]:
+        """Accepted registrations of a workshop with their actor group and organisation."""
+        decisions = [d async for d in self.db.decisions.find({"workshop_id": workshop_id, "status": "accepted"}, session=session)]
+        people = {p["_id"]: p async for p in self.db.people.find({"_id": {"$in": [d["_id"] for d in decisions]}}, session=session)}
+        return [{"registration_id": d["_id"], "actor_group": d["actor_group"],
+                 "organisation": people.get(d["_id"], {}).get("organisation", ""),
+                 "name": people.get(d["_id"], {}).get("name", "")} for d in decisions]
+
+    async def save_groups(self, workshop_id: str, doc: dict[str, Any], session: Session) -> None:
+        await self.db.breakout_groups.replace_one({"_id": workshop_id}, doc, upsert=True, session=session)
+
+    async def groups(self, workshop_id: str) -> dict[str, Any] | None:
+        return await self.db.breakout_groups.find_one({"_id": workshop_id})
