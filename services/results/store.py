@@ -80,7 +80,7 @@ class CaptureStore:
 
     async def workshop_state(self, workshop_id: str) -> dict[str, Any]:
         doc = await self.db.workshop_state.find_one({"_id": workshop_id}, session=self.session)
-        return doc or {"_id": workshop_id, "version": 1, "finalized_version": 0, "dots": DEFAULT_DOTS, "voting_closed": False}
+        return {"_id": workshop_id, "version": 1, "finalized_version": 0, "dots": DEFAULT_DOTS, "voting_closed": False, **(doc or {})}
 
     async def set_workshop_state(self, workshop_id: str, fields: dict[str, Any]) -> None:
         await self.db.workshop_state.update_one({"_id": workshop_id}, {"$set": fields}, upsert=True, session=self.session)

@@ -1,0 +1,168 @@
+"""HTML pages: moderators' capture, the voting page, the live dashboard, the report (work without a JS build)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from shared.auth import StaffMember, check_csrf, csrf_token, require_staff_page
+from shared.http import field_errors
+
+from . import capture, report, voting
+from .report import GROUPS, templates
+from .store import CaptureStore, ReportingStore
+
+router = APIRouter(include_in_schema=False)
+NOTICES = {"idee": "Die Idee wurde gespeichert.", "cluster": "Die Idee wurde dem Cluster zugeordnet.",
+           "skizze": "Die Projektskizze wurde gespeichert.", "final": "Die Ergebnisse wurden festgeschrieben.",
+           "punkte": "Die Punktzahl wurde geändert.", "stimme": "Ihr Punkt wurde gezählt."}
+
+
+def _runtime(request: Request) -> Any:
+    return request.app.state.runtime
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"groups": GROUPS, **context}, status_code=status)
+
+
+async def _forum_id(request: Request, forum: str | None) -> str | None:
+    fora = await ReportingStore(_runtime(request).db).fora()
+    if forum:
+        return forum
+    open_fora = [f for f in fora if f.get("status") == "open"] or fora
+    return open_fora[0]["forum_id"] if open_fora else None
+
+
+@router.get("/berichte", response_class=HTMLResponse)
+async def reports_index(request: Request) -> HTMLResponse:
+    return _render(request, "reports.html", fora=await ReportingStore(_runtime(request).db).fora())
+
+
+@router.get("/berichte/{forum_id}", response_class=HTMLResponse)
+async def report_page(request: Request, forum_id: str) -> HTMLResponse:
+    data = await report.build(_runtime(request).db, forum_id)
+    return HTMLResponse(report.render_html(request, data))
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request, forum: str | None = None, staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+    forum_id = await _forum_id(request, forum)
+    workshops = await ReportingStore(_runtime(request).db).workshops(forum_id) if forum_id else []
+    return _render(request, "dashboard.html", forum_id=forum_id, workshops=workshops, staff=staff)
+
+
+@router.get("/moderation", response_class=HTMLResponse)
+async def moderation_index(request: Request, forum: str | None = None, _staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+    store = ReportingStore(_runtime(request).db)
+    forum_id = await _forum_id(request, forum)
+    return _render(request, "moderation_index.html", forum=await store.forum(forum_id) if forum_id else None,
+                   workshops=await store.workshops(forum_id) if forum_id else [])
+
+
+async def _workshop_page(request: Request, workshop_id: str, *, errors: dict[str, str] | None = None,
+                         values: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    runtime = _runtime(request)
+    ws = await capture.workshop_or_404(runtime, workshop_id)
+    store = CaptureStore(runtime.db)
+    ideas = sorted(await store.of_workshop("ideas", workshop_id), key=lambda i: ((i.get("cluster") or "~").lower(), i["title"].lower()))
+    tally = await voting.tally(runtime, workshop_id)
+    sketches = sorted(await store.of_workshop("sketches", workshop_id), key=lambda s: (-tally.get(s["_id"], 0), s["title"].lower()))
+    clusters = sorted({i["cluster"] for i in ideas if i.get("cluster")})
+    voters = [v for v in await store.of_workshop("voters", workshop_id) if v.get("active")]
+    return _render(request, "moderation.html", status, ws=ws, state=await store.workshop_state(workshop_id), ideas=ideas,
+                   sketches=sketches, tally=tally, clusters=clusters, voters=len(voters), errors=errors or {},
+                   values=values or {}, csrf=csrf_token(request), request_id=uuid.uuid4().hex,
+                   notice=NOTICES.get(request.query_params.get("ok", "")))
+
+
+@router.get("/moderation/{workshop_id}", response_class=HTMLResponse)
+async def moderation(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+    return await _workshop_page(request, workshop_id)
+
+
+def _list(value: str) -> list[str]:
+    return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+
+
+@router.post("/moderation/{workshop_id}", response_class=HTMLResponse)
+async def moderation_post(request: Request, workshop_id: str, staff: StaffMember = Depends(require_staff_page)) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    action = str(form.get("action", ""))
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    runtime = _runtime(request)
+    try:
+        if action == "idea":
+            body = capture.IdeaCreate(title=values.get("title", ""), text=values.get("text", ""), tags=_list(values.get("tags", "")),
+                                      cluster=values.get("cluster") or None, breakout_group=values.get("breakout_group") or None,
+                                      actor_groups=form.getlist("actor_groups"), request_id=values.get("request_id"))
+            await capture.capture_idea(runtime, workshop_id, body, staff.id)
+            ok = "idee"
+        elif action == "cluster":
+            change = capture.IdeaChange(cluster=values.get("new_cluster") or values.get("cluster") or None)
+            await capture.change_idea(runtime, values.get("idea_id", ""), change, staff.id, base_revision=int(values.get("revision", "0")) or None)
+            ok = "cluster"
+        elif action == "sketch":
+            need = values.get("funding_need_eur", "").replace(".", "").replace("€", "").strip()
+            body = capture.SketchCreate(
+                title=values.get("sketch_title", ""), problem=values.get("problem", ""), goal=values.get("goal", ""),
+                partners=form.getlist("partners"), timeline=values.get("timeline", ""), funding_need_eur=need or None,
+                funding_instruments=_list(values.get("funding_instruments", "")), next_steps=values.get("next_steps", ""),
+                contact=values.get("contact", ""), idea_ids=form.getlist("idea_ids"), request_id=values.get("request_id"))
+            await capture.submit_sketch(runtime, workshop_id, body)
+            ok = "skizze"
+        elif action == "dots":
+            await voting.set_dots(runtime, workshop_id, voting.VotingSettings(dots=values.get("dots", "")).dots)
+            ok = "punkte"
+        elif action == "finalize":
+            await capture.finalize(runtime, workshop_id, staff.id)
+            ok = "final"
+        else:
+            raise HTTPException(400, "Unbekannte Aktion.")
+    except ValidationError as exc:
+        errors = {("sketch_title" if action == "sketch" and e["field"] == "title" else e["field"].split(".")[0]): e["message"]
+                  for e in field_errors(list(exc.errors()))}
+        return await _workshop_page(request, workshop_id, errors=errors, values=values, status=422)
+    return RedirectResponse(f"/moderation/{workshop_id}?ok={ok}", status_code=303)
+
+
+@router.get("/moderation/{workshop_id}/stimmkarten", response_class=HTMLResponse)
+async def voting_cards(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+    ws = await capture.workshop_or_404(_runtime(request), workshop_id)
+    links = await voting.voting_links(_runtime(request), workshop_id)
+    return _render(request, "voting_cards.html", ws=ws, links=links)
+
+
+@router.get("/abstimmung/{token}", response_class=HTMLResponse)
+async def ballot_page(request: Request, token: str) -> HTMLResponse:
+    return await _ballot(request, token)
+
+
+async def _ballot(request: Request, token: str, *, message: str | None = None, status: int = 200) -> HTMLResponse:
+    runtime = _runtime(request)
+    voter, state = await voting.ballot(runtime, token)
+    ws = await capture.workshop_or_404(runtime, voter["workshop_id"])
+    sketches = sorted(await CaptureStore(runtime.db).of_workshop("sketches", voter["workshop_id"]), key=lambda s: s["title"].lower())
+    return _render(request, "ballot.html", status, ws=ws, state=state, sketches=sketches, token=token,
+                   remaining=max(0, state["dots"] - voter["dots_used"]), request_id=uuid.uuid4().hex,
+                   message=message or NOTICES.get(request.query_params.get("ok", "")))
+
+
+@router.post("/abstimmung/{token}", response_class=HTMLResponse)
+async def ballot_post(request: Request, token: str) -> Response:
+    form = await request.form()
+    try:
+        body = voting.VoteCreate(token=token, target_id=str(form.get("target_id", "")), dots=1, request_id=str(form.get("request_id", "")) or None)
+        await voting.cast_vote(_runtime(request), body)
+    except HTTPException as exc:
+        if exc.status_code == 404 and "Link" in str(exc.detail):
+            raise
+        return await _ballot(request, token, message=str(exc.detail), status=exc.status_code)
+    except ValidationError:
+        return await _ballot(request, token, message="Bitte wählen Sie eine Projektskizze.", status=422)
+    return RedirectResponse(f"/abstimmung/{token}?ok=stimme", status_code=303)

@@ -1,0 +1,184 @@
+"""`GET /api/v1/stream`: Server-Sent Events of the topics for the live dashboard.
+
+Each results process runs one plain consumer (no group, partitions assigned by hand, starting
+at the end) and fans its messages out to the connected browsers. Event ids are
+"topic:partition:offset"; a browser that reconnects with Last-Event-ID gets what it missed
+from a ring buffer of recent events (or a `stream.reset` telling it to reload its figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from shared import topics
+from shared.auth import StaffMember, require_staff
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger()
+router = APIRouter(prefix="/api/v1", tags=["stream"])
+STREAMED_TOPICS = (topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.AGENDA, topics.RESULTS, topics.NOTIFICATIONS)
+# Never on a dashboard: contact details and free text about people.
+ALWAYS_STRIPPED = {"email", "contact", "motivation", "context", "error"}
+# Shown to admins only (they manage registrations anyway); others see pseudonymous figures.
+ADMIN_ONLY = {"first_name", "last_name", "organisation", "role", "participant_id", "recipient_id", "voter_id", "captured_by",
+              "explanation", "invitation_id"}
+
+
+class StreamHub:
+    """One consumer per process, many listeners."""
+
+    def __init__(self, bootstrap: str, buffer: int = 5000) -> None:
+        self.bootstrap = bootstrap
+        self.listeners: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self.recent: deque[dict[str, Any]] = deque(maxlen=buffer)
+        self.ready = asyncio.Event()
+
+    def subscribe(self, last_id: str | None) -> tuple[asyncio.Queue[dict[str, Any] | None], list[dict[str, Any]] | None]:
+        """A queue for live events, and what came after `last_id` (None: that id is no longer held)."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=1000)
+        self.listeners.add(queue)
+        if not last_id:
+            return queue, []
+        ids = [item["id"] for item in self.recent]
+        if last_id not in ids:
+            return queue, None
+        return queue, list(self.recent)[ids.index(last_id) + 1:]
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        self.listeners.discard(queue)
+
+    def publish(self, item: dict[str, Any]) -> None:
+        self.recent.append(item)
+        for queue in list(self.listeners):
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:  # a stalled browser: drop it; it reconnects with Last-Event-ID
+                self.listeners.discard(queue)
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.get_nowait()
+                    queue.put_nowait(None)
+
+    async def run(self) -> None:
+        """Follow every topic from its end for the life of the process."""
+        while True:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+            try:
+                await consumer.start()
+                existing = await consumer.topics()
+                parts = [TopicPartition(t, p) for t in STREAMED_TOPICS if t in existing
+                         for p in sorted(consumer.partitions_for_topic(t) or ())]
+                consumer.assign(parts)
+                await consumer.seek_to_end(*parts)
+                for tp in parts:
+                    await consumer.position(tp)  # resolve the end now, so nothing published after start is skipped
+                self.ready.set()
+                while True:
+                    batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                    for tp, records in batch.items():
+                        for record in records:
+                            item = to_item(tp.topic, tp.partition, record.offset, record.value)
+                            if item is not None:
+                                self.publish(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the dashboard feed must outlive broker hiccups
+                log.warning("stream.consumer_failed", error=type(exc).__name__)
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+
+def to_item(topic: str, partition: int, offset: int, value: bytes | None) -> dict[str, Any] | None:
+    """A stream item from a message (None for what is not an event)."""
+    try:
+        event = json.loads(value or b"")
+        data = event.get("data") or {}
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(data, dict) or "type" not in event:
+        return None
+    workshops = [data["workshop_id"]] if data.get("workshop_id") else list(data.get("preferences") or [])
+    if not workshops and topic in (topics.AGENDA, topics.RESULTS):
+        workshops = [event.get("subject")]
+    return {"id": f"{topic}:{partition}:{offset}", "topic": topic, "type": event["type"], "time": event.get("time"),
+            "subject": event.get("subject"), "forum_id": data.get("forum_id"), "workshops": workshops, "data": data}
+
+
+def matches(item: dict[str, Any], forum: str | None, workshop: str | None, types: list[str]) -> bool:
+    """Does an item pass the listener's filters (types may end in `.*`)?"""
+    if forum and item["forum_id"] not in (forum, None):
+        return False
+    if workshop and workshop not in item["workshops"]:
+        return False
+    return not types or any(item["type"] == t or (t.endswith("*") and item["type"].startswith(t[:-1])) for t in types)
+
+
+def redact(item: dict[str, Any], *, personal: bool) -> dict[str, Any]:
+    """The item as a listener may see it: contact data never, names only when `personal`."""
+    drop = ALWAYS_STRIPPED | (set() if personal else ADMIN_ONLY)
+    data = {k: v for k, v in item["data"].items() if k not in drop}
+    return {**{k: v for k, v in item.items() if k != "data"}, "data": data}
+
+
+def sse(item: dict[str, Any], *, personal: bool) -> str:
+    return f"id: {item['id']}\nevent: {item['type']}\ndata: {json.dumps(redact(item, personal=personal), default=str)}\n\n"
+
+
+async def start_hub(runtime: ServiceRuntime) -> None:
+    """Start the process's stream consumer (a background task of the runtime)."""
+    hub = StreamHub(runtime.settings.kafka_bootstrap_servers)
+    runtime.stream_hub = hub  # type: ignore[attr-defined]
+    runtime.spawn(hub.run(), name="stream-hub")
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(hub.ready.wait(), timeout=10)
+
+
+@router.get("/stream", summary="Server-Sent Events of the topics (staff; filter by forum, workshop, event type)")
+async def stream(
+    request: Request,
+    forum: str | None = Query(None, max_length=100),
+    workshop: str | None = Query(None, max_length=100),
+    type: str | None = Query(None, max_length=500, description="Comma-separated event types; `result.*` matches a family."),
+    personal: bool = Query(True, description="Admins only: include names; false strips them (e.g. on a projector)."),
+    last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=200),
+    staff: StaffMember = Depends(require_staff),
+) -> StreamingResponse:
+    hub: StreamHub = request.app.state.runtime.stream_hub
+    types = [t.strip() for t in (type or "").split(",") if t.strip()]
+    show_personal = personal and staff.role == "admin"
+    queue, backlog = hub.subscribe(last_event_id or request.query_params.get("last_event_id"))
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield "retry: 2000\n: verbunden\n\n"
+            if backlog is None:
+                yield "event: stream.reset\ndata: {}\n\n"
+            for item in backlog or []:
+                if matches(item, forum, workshop, types):
+                    yield sse(item, personal=show_personal)
+            while not await request.is_disconnected():
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=5)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if item is None:
+                    return
+                if matches(item, forum, workshop, types):
+                    yield sse(item, personal=show_personal)
+        finally:
+            hub.unsubscribe(queue)
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
