@@ -47,12 +47,17 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
+ISSUED: list[dict[str, Any]] = []  # every person the tests made, for the privacy scan of the logs
+
+
 def person(**overrides: Any) -> dict[str, Any]:
-    """A valid registration body with a unique e-mail address."""
+    """A valid registration body with a unique e-mail address and a unique last name."""
+    tag = uuid.uuid4().hex[:10]
     body = {
-        "first_name": "Ada", "last_name": "Beispiel", "email": f"ada.{uuid.uuid4().hex[:12]}@example.org",
+        "first_name": "Ada", "last_name": f"Beispiel-{tag}", "email": f"ada.{tag}@example.org",
         "organisation": "Stadt Bochum", "role": "Referentin", "actor_group": "municipality", "municipality": "Bochum",
         "preferences": ["tf2-ws3", "tf2-ws1"], "motivation": "", "language": "de", "consent": True,
     }
     body.update(overrides)
+    ISSUED.append(body)
     return body
