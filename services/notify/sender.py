@@ -31,6 +31,7 @@ from .settings import NotifySettings
 from .store import NotifyStore
 
 log = structlog.get_logger()
+CATALOGUE_GRACE_S = 60  # after this a mail goes out even without titles (ids stand in for them)
 
 
 class TokenBucket:
@@ -100,6 +101,8 @@ class MailSender:
         delivery = await self.store.claim_due(utcnow())
         if delivery is None:
             return False
+        if await self._catalogue_missing(delivery):
+            return True
         await self.bucket.take()
         try:
             message = build_message(delivery, await self.context(delivery), mail_from=self.settings.mail_from)
@@ -121,6 +124,17 @@ class MailSender:
             notification_id=delivery["_id"], recipient_id=delivery["recipient_id"], template=delivery["template"],
             cause_event_id=delivery["cause_event_id"], forum_id=delivery.get("forum_id"), sent_at=utcnow()))
         log.info("mail.sent", delivery_id=delivery["_id"], template=delivery["template"])
+        return True
+
+    async def _catalogue_missing(self, delivery: dict[str, Any]) -> bool:
+        """Hold a young mail a little while its forum or workshop is not projected yet (topics race at start)."""
+        store = self.store
+        missing = (delivery.get("forum_id") and not await store.forum(delivery["forum_id"])) or (
+            delivery.get("workshop_id") and not await store.workshop(delivery["workshop_id"]))
+        if not missing or utcnow() - delivery["created_at"] > timedelta(seconds=CATALOGUE_GRACE_S):
+            return False
+        await store.mark(delivery["_id"], {"status": "pending", "attempts": delivery["attempts"] - 1,
+                                           "next_attempt_at": utcnow() + timedelta(seconds=1)})
         return True
 
     async def context(self, delivery: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from tests.kafka import events, produce, read_topic
 
 # Helpers (the other notify test modules import them) ------------------------------------------
 
-def new_forum(stack: Any, starts_on: date = date(2027, 6, 10), workshops: int = 2) -> str:
+def new_forum(stack: Any, mongo: Any, starts_on: date = date(2027, 6, 10), workshops: int = 2) -> str:
     """A forum of its own for one test, so counts are not disturbed by other tests."""
     forum_id = f"nt-{uuid.uuid4().hex[:8]}"
     items = [(forum_id.encode(), encode(make_event("forum.configured", subject=forum_id, source="test", data=ForumConfigured(
@@ -32,6 +32,7 @@ def new_forum(stack: Any, starts_on: date = date(2027, 6, 10), workshops: int = 
                       data=WorkshopConfigured(workshop_id=f"{forum_id}-ws{n}", forum_id=forum_id, number=n,
                                               title=f"Werkstatt {n}", seats=30)))))
     produce(stack.bootstrap, "forum.catalogue", items)
+    eventually(lambda: mongo["themenforum_notify"].catalogue_workshops.count_documents({"forum_id": forum_id}) == workshops)
     return forum_id
 
 
@@ -91,7 +92,7 @@ def settled(mongo: Any) -> bool:
 # Tests ----------------------------------------------------------------------------------------
 
 def test_each_decision_sends_exactly_one_right_mail_and_a_replay_sends_nothing(stack, mongo):
-    forum = new_forum(stack)
+    forum = new_forum(stack, mongo)
     de_acc, en_acc, waiting, rejected, late, mover = (Person(forum, lang) for lang in ("de", "en", "de", "en", "en", "de"))
     produce(stack.bootstrap, "forum.registrations", [p.submitted() for p in (de_acc, en_acc, waiting, rejected, mover)])
     first = [de_acc.decided("accepted"), en_acc.decided("accepted", workshop=2), waiting.decided("waitlisted", position=2),
@@ -147,7 +148,7 @@ def _item(forum: str, n: int, hour: int, title: str, room: str, workshop: int | 
 
 
 def test_an_agenda_change_reaches_only_the_accepted_participants_of_that_workshop(stack, mongo):
-    forum = new_forum(stack)
+    forum = new_forum(stack, mongo)
     ws1 = [Person(forum, lang) for lang in ("de", "en", "de")]
     other, waiting, gone = Person(forum), Person(forum), Person(forum)
     everyone = [*ws1, other, waiting, gone]
