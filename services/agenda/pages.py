@@ -30,6 +30,20 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 StaffPage = Depends(require_staff_page)
 
 
+def _diff_value(value: Any, field: str, zone: ZoneInfo) -> str:
+    """A changed field's value as people read it."""
+    if value is None:
+        return "Plenum" if field == "workshop_id" else "–"
+    if field in ("starts_at", "ends_at"):
+        return datetime.fromisoformat(str(value)).astimezone(zone).strftime("%d.%m. %H:%M")
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "–"
+    return str(value)
+
+
+templates.env.filters["diffvalue"] = _diff_value
+
+
 def _lang(lang: str | None) -> str:
     return "en" if lang == "en" else "de"
 

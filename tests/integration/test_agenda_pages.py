@@ -1,0 +1,145 @@
+"""Staff editor, publishing, public and printable pages, and breakout groups, through HTTP as a browser would."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+
+from shared.events import encode, make_event
+from shared.events.selection import SelectionFinalized
+from shared.testing import eventually
+from tests.conftest import person
+from tests.kafka import produce
+
+FORUM = "themenforum-2"
+
+
+@pytest.fixture(scope="module")
+def staff(stack):
+    with httpx.Client(timeout=30) as client:
+        stack.staff_session(client)
+        yield client
+
+
+def editor(stack, staff, query=""):
+    page = staff.get(stack.url("agenda", f"/staff/agenda/{FORUM}{query}"))
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def csrf(html):
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', html).group(1)
+
+
+def item_form(html, **values):
+    return {"csrf_token": csrf(html), "item_id": "", "workshop_id": "tf2-ws1", "day": "2027-03-25", "start": "11:00",
+            "end": "12:15", "title": "Arbeitsphase 1", "kind": "working_phase", "room": "raum-emscher",
+            "moderators": "Dr. Petra Lindner", "description": "", **values}
+
+
+def test_the_editor_needs_a_staff_log_in(stack, http):
+    answer = http.get(stack.url("agenda", f"/staff/agenda/{FORUM}"), follow_redirects=False)
+    assert answer.status_code in (302, 303, 307) and "/staff/login" in answer.headers["location"]
+
+
+def test_staff_double_book_a_room_see_the_conflict_fix_it_and_publish(stack, staff):
+    html = eventually(lambda: (h := editor(stack, staff)) and "Keine Konflikte" in h and h)
+    assert "Gemeinsame Eröffnung" in html and 'class="timeline cols3"' in html
+    assert "Raum Emscher" in html and "Workshop 1: " in html
+
+    # Move workshop 1's first working phase into workshop 2's room: a double booking.
+    form = item_form(html, item_id="tf2-ws1-phase-1", title="Arbeitsphase 1: Wo hakt der Zugang zu Fördermitteln?",
+                     room="raum-ruhr", description="In Kleingruppen sammeln die Teilnehmenden Erfahrungen mit Anträgen und Beratung.")
+    saved = staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/items"), data=form, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"].endswith("#item-tf2-ws1-phase-1")
+    html = editor(stack, staff)
+    assert "Raum doppelt belegt" in html and "Raum „Raum Ruhr“ ist 11:00–12:15 doppelt belegt" in html
+    assert re.search(r'<article class="slot [^"]*conflict" id="item-tf2-ws1-phase-1"', html)
+
+    # Fixed: back to its own room; the conflict is gone.
+    staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/items"), data={**form, "room": "raum-emscher", "csrf_token": csrf(html)})
+    html = editor(stack, staff)
+    assert "Raum doppelt belegt" not in html and "Keine Konflikte" in html
+
+    # A real change: the title. The publish page shows the diff first, then publishing needs a confirmation.
+    staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/items"),
+               data={**form, "room": "raum-emscher", "title": "Arbeitsphase 1: Hürden beim Förderzugang", "csrf_token": csrf(html)})
+    preview = staff.get(stack.url("agenda", f"/staff/agenda/{FORUM}/publish")).text
+    assert "Arbeitsphase 1: Hürden beim Förderzugang" in preview and "Jetzt veröffentlichen" in preview
+    assert "<del>Arbeitsphase 1: Wo hakt der Zugang zu Fördermitteln?</del>" in preview or "Erstveröffentlichung" in preview
+    revision = re.search(r'name="revision" value="(\d+)"', preview).group(1)
+    refused = staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/publish"), data={"csrf_token": "x", "revision": revision})
+    assert refused.status_code == 403
+    done = staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/publish"),
+                      data={"csrf_token": csrf(preview), "revision": revision}, follow_redirects=False)
+    assert done.status_code == 303 and "notice=published-" in done.headers["location"]
+    public = staff.get(stack.url("agenda", "/workshops/tf2-ws1")).text
+    assert "Arbeitsphase 1: Hürden beim Förderzugang" in public
+
+
+def test_items_are_added_checked_and_deleted_through_the_form(stack, staff):
+    html = editor(stack, staff)
+    bad = staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/items"), data=item_form(html, start="12:00", end="11:00"))
+    assert bad.status_code == 422 and "Das Ende muss nach dem Beginn liegen." in bad.text and 'aria-invalid="true"' in bad.text
+    assert staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/items"), data={**item_form(html), "csrf_token": "forged"}).status_code == 403
+
+    title = f"Expertengespräch {uuid.uuid4().hex[:6]}"
+    added = staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/items"),
+                       data=item_form(html, title=title, room="raum-ruhr", kind="input"), follow_redirects=False)
+    item_id = added.headers["location"].split("#item-")[1]
+    html = editor(stack, staff)
+    assert title in html and "Überschneidung im Workshop" in html and "Raum doppelt belegt" in html
+    moved = staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/items/{item_id}/move"),
+                       data={"csrf_token": csrf(html), "minutes": "15"}, follow_redirects=False)
+    assert moved.status_code == 303
+    assert "11:15–12:30" in editor(stack, staff, f"?edit={item_id}") and 'value="11:15"' in editor(stack, staff, f"?edit={item_id}")
+    gone = staff.post(stack.url("agenda", f"/staff/agenda/{FORUM}/items/{item_id}/delete"), data={"csrf_token": csrf(html)},
+                      follow_redirects=True)
+    assert gone.status_code == 200 and title not in gone.text
+
+
+def test_public_and_printable_agendas_in_german_and_english(stack, http):
+    http.post(stack.url("agenda", f"/api/v1/fora/{FORUM}/agenda/publish"), headers=stack.auth)
+    page = http.get(stack.url("agenda", "/workshops/tf2-ws3"))
+    assert page.status_code == 200 and '<html lang="de">' in page.text and "In den Kalender (iCal)" in page.text
+    assert "Gemeinsame Eröffnung" in page.text and "Plenarsaal" in page.text and "Raum Lippe" in page.text
+    english = http.get(stack.url("agenda", "/workshops/tf2-ws3"), params={"lang": "en"}).text
+    assert '<html lang="en">' in english and "Add to calendar" in english and "Working phase" in english
+    printable = http.get(stack.url("agenda", "/workshops/tf2-ws3/print")).text
+    assert '<table class="agenda">' in printable and '<header class="site">' not in printable
+    assert "@media print" in http.get(stack.url("agenda", "/agenda-static/agenda.css")).text
+    assert "Themenforum 2" in http.get(stack.url("agenda", "/")).text
+
+
+def test_breakout_groups_on_request_keep_an_organisation_apart(stack, http, staff):
+    org = f"Hochschule {uuid.uuid4().hex[:6]}"
+    suffix = uuid.uuid4().hex[:6]
+    for n, (group, organisation) in enumerate([("research", org), ("research", org), ("company", f"Firma {suffix}"),
+                                               ("chamber", f"IHK {suffix}")]):
+        body = person(preferences=["tf2-ws2"], actor_group=group, organisation=organisation, first_name=f"Test{n}")
+        assert http.post(stack.url("registration", "/api/v1/registrations"), json=body).status_code == 202
+    participation = lambda: http.get(stack.url("agenda", "/api/v1/workshops/tf2-ws2/participation"), headers=stack.auth).json()  # noqa: E731
+    eventually(lambda: participation()["accepted_by_group"].get("research", 0) >= 2)
+
+    answer = http.post(stack.url("agenda", "/api/v1/workshops/tf2-ws2/breakout-groups"), json={"groups": 2}, headers=stack.auth)
+    assert answer.status_code == 200, answer.text
+    groups = answer.json()["groups"]
+    members = [m for g in groups for m in g["members"]]
+    assert len(members) == participation()["accepted_total"] and len(groups) == 2
+    assert abs(len(groups[0]["members"]) - len(groups[1]["members"])) <= 1
+    assert [sum(m["organisation"] == org for m in g["members"]) for g in groups] == [1, 1]
+    assert all("@" not in str(m) for m in members)  # no contact data, names only
+    assert "Gruppe 1" in editor(stack, staff) and org in editor(stack, staff)
+    assert http.get(stack.url("agenda", "/api/v1/workshops/tf2-ws2/breakout-groups")).status_code == 401
+
+
+def test_finalised_selection_forms_the_groups(stack, http):
+    event = make_event("selection.finalized", subject="agenda-test-forum", source="test",
+                       data=SelectionFinalized(forum_id="agenda-test-forum", accepted={"tf2-ws3": 0, "unknown-ws": 0}))
+    produce(stack.bootstrap, "forum.selection", [(b"agenda-test-forum", encode(event))])
+    groups = eventually(lambda: (g := http.get(stack.url("agenda", "/api/v1/workshops/tf2-ws3/breakout-groups"),
+                                               headers=stack.auth)).status_code == 200 and g.json())
+    assert groups["trigger"] == "selection.finalized" and groups["workshop_id"] == "tf2-ws3"
