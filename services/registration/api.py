@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from typing import Any
@@ -16,9 +17,12 @@ from pymongo.errors import DuplicateKeyError
 from shared.auth import bearer, require_staff
 from shared.events import utcnow
 from shared.events.registrations import RegistrationSubmitted
-from shared.store import UnitOfWork
+from shared.store import AlreadyProcessed, UnitOfWork
 
-from .domain import IntakeError, RegistrationCreate, check_against_forum
+from shared.events.registrations import RegistrationCancelled
+
+from .domain import IntakeError, RegistrationCreate, check_against_forum, near_duplicate_ids
+from .selection import organisation_key
 from .store import RegistrationStore
 
 router = APIRouter(prefix="/api/v1", tags=["registrations"])
@@ -61,10 +65,14 @@ async def submit_registration(request: Request, body: RegistrationCreate) -> tup
         role=body.role, actor_group=body.actor_group, municipality=body.municipality, preferences=body.preferences,
         language=body.language, consent_version=forum.privacy_notice_version, submitted_at=utcnow(),
     )
+    org_key = organisation_key(body.organisation)
+    # Flagged for staff, never merged: the same person may well register twice with two addresses on purpose.
+    near = near_duplicate_ids(body.first_name, body.last_name, await store.same_organisation(forum.forum_id, org_key))
     doc = {
         "_id": registration_id, **submitted.model_dump(mode="json", exclude={"registration_id"}),
         "email_lower": str(body.email).lower(), "motivation": body.motivation, "status": "received",
-        "decision_seq": 0, "token_hash": token_hash(token), "created_at": utcnow(),
+        "decision_seq": 0, "token_hash": token_hash(token), "created_at": utcnow(), "org_key": org_key,
+        "near_duplicate_of": near, "seat": None,
     }
 
     async def work(uow: UnitOfWork) -> None:
@@ -97,8 +105,8 @@ async def create_registration(request: Request, body: RegistrationCreate) -> JSO
     return JSONResponse(answer, status_code=status)
 
 
-def status_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """The status answer of §7 (no personal data)."""
+def status_view(doc: dict[str, Any], position: int | None = None) -> dict[str, Any]:
+    """The status answer of §7 (no personal data); `position` is the live waiting-list place."""
     view: dict[str, Any] = {
         "id": doc["_id"], "forum_id": doc["forum_id"], "status": doc["status"],
         "reasons": doc.get("reasons", []), "explanation": doc.get("explanation", ""),
@@ -106,8 +114,15 @@ def status_view(doc: dict[str, Any]) -> dict[str, Any]:
     if doc["status"] in ("accepted", "waitlisted"):
         view["workshop_id"] = doc.get("workshop_id")
     if doc["status"] == "waitlisted":
-        view["waitlist_position"] = doc.get("waitlist_position")
+        view["waitlist_position"] = position or doc.get("waitlist_position")
+        if position and doc.get("explanation"):
+            view["explanation"] = re.sub(r"Platz \d+ der Warteliste", f"Platz {position} der Warteliste", doc["explanation"])
     return view
+
+
+async def live_status(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
+    """The status view with the current waiting-list place (people ahead may have moved up or left)."""
+    return status_view(doc, await _store(request).waitlist_position(doc))
 
 
 async def authorised_registration(
@@ -129,7 +144,32 @@ async def get_registration(
     request: Request, registration_id: str, token: str | None = Query(None, max_length=200),
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> dict[str, Any]:
-    return status_view(await authorised_registration(request, registration_id, token, credentials))
+    return await live_status(request, await authorised_registration(request, registration_id, token, credentials))
+
+
+async def cancel(request: Request, doc: dict[str, Any], cancelled_by: str) -> dict[str, Any]:
+    """Withdraw a registration; the consumer frees the seat and moves the next person up."""
+    async def work(uow: UnitOfWork) -> None:
+        before = await RegistrationStore(uow.db).mark_cancelled(doc["_id"], uow.session)
+        if before is not None:
+            uow.emit("registration.cancelled", subject=doc["_id"], data=RegistrationCancelled(
+                registration_id=doc["_id"], forum_id=doc["forum_id"], participant_id=doc["participant_id"],
+                cancelled_by=cancelled_by, cancelled_at=utcnow()))
+
+    try:
+        await request.app.state.runtime.unit_of_work(cause=f"cancel:{doc['_id']}").run(work)
+    except AlreadyProcessed:
+        pass
+    return status_view(await _store(request).get(doc["_id"]) or doc)
+
+
+@router.post("/registrations/{registration_id}/cancel", summary="Cancel a registration (the person's token or staff auth)")
+async def cancel_registration(
+    request: Request, registration_id: str, token: str | None = Query(None, max_length=200),
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> dict[str, Any]:
+    doc = await authorised_registration(request, registration_id, token, credentials)
+    return await cancel(request, doc, "participant" if token else "staff")
 
 
 @router.get("/workshops", summary="Public: workshops of the open forum with fill counts")

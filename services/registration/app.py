@@ -7,7 +7,9 @@ from pathlib import Path
 from shared import topics
 from shared.runtime import ServiceRuntime
 
-from . import api, catalogue, pages, store
+from fastapi.staticfiles import StaticFiles
+
+from . import api, catalogue, console, pages, staff_api, store
 from .handlers import consumer
 from .settings import RegistrationSettings
 
@@ -28,8 +30,10 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
         indexes=store.ensure_indexes,
         on_start=[_seed],
     )
-    return runtime.create_app(
+    app = runtime.create_app(
         title="Themenforum – Registration",
         description="Forum catalogue, registrations and participant selection.",
-        routers=[api.router, pages.router],
+        routers=[api.router, staff_api.router, pages.router, console.router],
     )
+    app.mount("/assets/registration", StaticFiles(directory=Path(__file__).parent / "static"), name="registration-assets")
+    return app

@@ -1,16 +1,14 @@
-"""Registration rules: intake validation, catalogue commands, rolling decisions. No I/O."""
+"""Registration rules: intake validation and catalogue commands. No I/O (selection rules: selection.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from shared.events.catalogue import ForumConfigured, ForumStatus, WorkshopConfigured
-from shared.events.common import ACTOR_GROUP_LABELS_DE, ActorGroup, Language
-from shared.events.selection import DecisionStatus
+from shared.events.common import ActorGroup, Language
 from shared.municipalities import is_valid_municipality
 
 
@@ -84,73 +82,6 @@ def registration_open(forum: ForumConfigured, now: datetime) -> bool:
     return not (forum.registration_closes_at and now >= forum.registration_closes_at)
 
 
-@dataclass
-class WorkshopFill:
-    """Seats and current counts of one workshop (the selection state)."""
-
-    workshop_id: str
-    number: int
-    title: str
-    seats: int
-    reserved_seats: int
-    quotas: dict[str, dict[str, int]]
-    accepted: int = 0
-    by_group: dict[str, int] = field(default_factory=dict)
-    waitlisted: int = 0
-
-    @property
-    def open_seats(self) -> int:
-        """Seats people can still take (reserved seats are held for invitations)."""
-        return self.seats - self.reserved_seats
-
-    def group_max(self, group: str) -> int:
-        """Most seats this group may take."""
-        quota = self.quotas.get(group)
-        return quota["max"] if quota else self.open_seats
-
-    def has_room_for(self, group: str) -> bool:
-        """A seat is free overall and within the group's maximum."""
-        return self.accepted < self.open_seats and self.by_group.get(group, 0) < self.group_max(group)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The outcome of a rolling check for one registration."""
-
-    status: DecisionStatus
-    workshop_id: str
-    first_choice: bool
-    reasons: list[str]
-    explanation: str
-
-
-def decide_rolling(actor_group: str, preferences: list[str], fills: dict[str, WorkshopFill]) -> Decision:
-    """First preference with a free seat for the person's group; else the first preference's waiting list."""
-    reasons: list[str] = []
-    for rank, workshop_id in enumerate(preferences):
-        fill = fills[workshop_id]
-        if fill.has_room_for(actor_group):
-            reasons.append("seat_available" if rank == 0 else "placed_in_lower_preference")
-            return Decision(
-                DecisionStatus.accepted, workshop_id, rank == 0, reasons,
-                f"Sie haben einen Platz im Workshop {fill.number} „{fill.title}“ erhalten."
-                + ("" if rank == 0 else f" Ihre höheren Wünsche waren bereits ausgebucht."),
-            )
-        reasons.append("group_full" if fill.accepted < fill.open_seats else "workshop_full")
-    first = fills[preferences[0]]
-    return Decision(DecisionStatus.waitlisted, first.workshop_id, False, reasons, "")
-
-
-def waitlist_explanation(fill: WorkshopFill, actor_group: str, position: int) -> str:
-    """German text for a waiting-list decision."""
-    group = ACTOR_GROUP_LABELS_DE.get(ActorGroup(actor_group), actor_group)
-    if fill.accepted < fill.open_seats:
-        full = f"Workshop {fill.number} ist für die Gruppe {group} ausgebucht"
-    else:
-        full = f"Workshop {fill.number} ist ausgebucht"
-    return f"{full}; Sie stehen auf Platz {position} der Warteliste."
-
-
 CatalogueCommand = Literal["configure_forum", "configure_workshop", "open_registration", "close_registration"]
 
 
@@ -160,3 +91,27 @@ def changed_fields(current: dict[str, Any] | None, proposed: dict[str, Any]) -> 
         return True
     strip = lambda d: {k: v for k, v in d.items() if k not in ("revision", "_id")}  # noqa: E731
     return strip(current) != strip(proposed)
+
+
+def name_key(name: str) -> str:
+    """A spelling-tolerant form of a name: umlauts folded, case and punctuation dropped."""
+    import unicodedata
+
+    text = name.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def near_duplicate_ids(first_name: str, last_name: str, others: list[dict[str, Any]]) -> list[str]:
+    """Registrations of the same organisation whose name looks like the same person spelled differently."""
+    from difflib import SequenceMatcher
+
+    mine = name_key(first_name + last_name)
+    mine_last = name_key(last_name)
+    found = []
+    for other in others:
+        theirs = name_key(other.get("first_name", "") + other.get("last_name", ""))
+        same_last = name_key(other.get("last_name", "")) == mine_last and name_key(other.get("first_name", ""))[:1] == name_key(first_name)[:1]
+        if same_last or SequenceMatcher(None, mine, theirs).ratio() >= 0.85:
+            found.append(other["_id"])
+    return found

@@ -16,12 +16,13 @@ from shared.events.common import ACTOR_GROUP_LABELS_DE, ACTOR_GROUP_LABELS_EN
 from shared.http import field_errors
 from shared.municipalities import ruhr_municipalities
 
-from .api import authorised_registration, status_view, submit_registration
+from .api import authorised_registration, cancel, live_status, submit_registration
 from .domain import IntakeError, RegistrationCreate, registration_open
 from .store import RegistrationStore
 from .texts import LABELS, TEXTS
 
 router = APIRouter(include_in_schema=False)
+RATE_WINDOW_S = 60.0
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 CSRF_COOKIE = "tf_csrf"
 
@@ -59,6 +60,8 @@ async def submit_form(request: Request, lang: str | None = Query(None, max_lengt
     lang = _lang(lang)
     form_data = await request.form()
     values = {k: str(v) for k, v in form_data.items() if isinstance(v, str)}
+    if not _within_rate(request):
+        return await _render_form(request, lang, values, {"email": TEXTS[lang]["rate"]}, status=429)
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, values.get("csrf_token", "")):
         return await _render_form(request, lang, values, {"consent": TEXTS[lang]["csrf"]}, status=400)
@@ -90,5 +93,31 @@ async def submit_form(request: Request, lang: str | None = Query(None, max_lengt
 async def status_page(request: Request, registration_id: str, token: str = Query(..., max_length=200),
                       lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
     lang = _lang(lang)
-    view = status_view(await authorised_registration(request, registration_id, token, None))
-    return templates.TemplateResponse(request, "status.html", {"lang": lang, "t": TEXTS[lang], "view": view})
+    view = await live_status(request, await authorised_registration(request, registration_id, token, None))
+    return templates.TemplateResponse(request, "status.html", {"lang": lang, "t": TEXTS[lang], "view": view, "token": token})
+
+
+@router.post("/status/{registration_id}/cancel", response_class=HTMLResponse)
+async def cancel_page(request: Request, registration_id: str, token: str = Query(..., max_length=200),
+                      lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
+    # The secret token in the link is the person's credential, so a forged cross-site post cannot know it.
+    lang = _lang(lang)
+    view = await cancel(request, await authorised_registration(request, registration_id, token, None), "participant")
+    return templates.TemplateResponse(request, "status.html", {"lang": lang, "t": TEXTS[lang], "view": view, "token": token})
+
+
+def _within_rate(request: Request) -> bool:
+    """Per-address limit on form submissions (sliding window, per process)."""
+    import time
+
+    limit = request.app.state.settings.form_rate_limit_per_minute
+    if limit <= 0:
+        return True
+    seen: dict[str, list[float]] = request.app.state.__dict__.setdefault("form_submissions", {})
+    address = request.client.host if request.client else "unknown"
+    now = time.monotonic()
+    recent = [t for t in seen.get(address, []) if now - t < RATE_WINDOW_S]
+    if len(seen) > 10_000:
+        seen.clear()  # bounded memory under a flood of addresses
+    seen[address] = recent + [now]
+    return len(recent) < limit

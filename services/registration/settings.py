@@ -14,3 +14,6 @@ class RegistrationSettings(ServiceSettings):
     http_port: int = Field(8001, validation_alias="REGISTRATION_PORT")
     public_url: str = Field("", validation_alias="REGISTRATION_PUBLIC_URL")
     forum_seed_file: Path | None = Field(None, description="Catalogue commands applied at start-up.")
+    form_rate_limit_per_minute: int = Field(
+        20, validation_alias="FORM_RATE_LIMIT_PER_MINUTE", description="Form submissions per address and minute (0: off)."
+    )

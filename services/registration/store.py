@@ -1,4 +1,4 @@
-"""MongoDB adapter of the registration service: fora, workshops (with fill counts), registrations."""
+"""MongoDB adapter of the registration service: fora, workshops (with fill counts), registrations, batch runs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.events.catalogue import ForumConfigured, ForumStatus, WorkshopConfigured
 from shared.events.common import ActorGroup
 
-from .domain import WorkshopFill
+from .selection import Candidate, WorkshopFill
 
 Session = AsyncClientSession | None
 
@@ -24,6 +24,10 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([("participant_id", ASCENDING)]),
             IndexModel([("email_lower", ASCENDING)]),  # participant_for(): same person across fora
             IndexModel([("forum_id", ASCENDING), ("status", ASCENDING)]),
+            IndexModel([("workshop_id", ASCENDING), ("status", ASCENDING), ("waitlist_seq", ASCENDING)]),
+            IndexModel([("forum_id", ASCENDING), ("status", ASCENDING), ("preferences", ASCENDING), ("waitlist_seq", ASCENDING)]),
+            IndexModel([("forum_id", ASCENDING), ("org_key", ASCENDING)]),
+            IndexModel([("forum_id", ASCENDING), ("near_duplicate_of", ASCENDING)]),
         ]
     )
     await db.workshops.create_indexes([IndexModel([("forum_id", ASCENDING), ("number", ASCENDING)])])
@@ -80,21 +84,95 @@ class RegistrationStore:
         cursor = self.db.workshops.find({"forum_id": forum_id, "removed": {"$ne": True}}).sort("number", ASCENDING)
         return [_fill(d) async for d in cursor]
 
-    async def take_seat(self, fill: WorkshopFill, group: str, session: Session) -> bool:
-        """Count one accepted person if a seat and the group's maximum still allow it (atomic)."""
+    async def take_seat(self, fill: WorkshopFill, group: str, org: str, session: Session) -> bool:
+        """Count one accepted person if seats, the group's maximum and the organisation cap still allow it (atomic)."""
+        cap = fill.organisation_cap if fill.organisation_cap is not None else fill.open_seats
         result = await self.db.workshops.update_one(
-            {"_id": fill.workshop_id, "accepted": {"$lt": fill.open_seats}, f"by_group.{group}": {"$lt": fill.group_max(group)}},
-            {"$inc": {"accepted": 1, f"by_group.{group}": 1}},
+            {"_id": fill.workshop_id, "accepted": {"$lt": fill.open_seats}, f"by_group.{group}": {"$lt": fill.group_max(group)},
+             "$or": [{f"by_org.{org}": {"$exists": False}}, {f"by_org.{org}": {"$lt": cap}}]},
+            {"$inc": {"accepted": 1, f"by_group.{group}": 1, f"by_org.{org}": 1}},
             session=session,
         )
         return result.modified_count == 1
 
-    async def join_waitlist(self, workshop_id: str, session: Session) -> int:
-        """Append to a workshop's waiting list; returns the position."""
-        doc = await self.db.workshops.find_one_and_update(
-            {"_id": workshop_id}, {"$inc": {"waitlisted": 1}}, return_document=ReturnDocument.AFTER, session=session
+    async def release_seat(self, workshop_id: str, group: str, org: str, session: Session) -> None:
+        """Free one accepted person's seat."""
+        await self.db.workshops.update_one(
+            {"_id": workshop_id}, {"$inc": {"accepted": -1, f"by_group.{group}": -1, f"by_org.{org}": -1}}, session=session
         )
-        return int(doc["waitlisted"])
+
+    async def count_waitlisted(self, workshop_id: str, delta: int, session: Session) -> None:
+        await self.db.workshops.update_one({"_id": workshop_id}, {"$inc": {"waitlisted": delta}}, session=session)
+
+    async def next_waitlist_seq(self, forum_id: str, session: Session, step: int = 1) -> int:
+        """A forum-wide, increasing number that orders the waiting lists."""
+        doc = await self.db.counters.find_one_and_update(
+            {"_id": f"waitlist:{forum_id}"}, {"$inc": {"seq": step}}, upsert=True, return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        return int(doc["seq"])
+
+    async def waitlist_position(self, doc: dict[str, Any], session: Session = None) -> int | None:
+        """Live place on the waiting list (1 = next to move up)."""
+        if doc.get("status") != "waitlisted" or doc.get("waitlist_seq") is None:
+            return None
+        return await self.db.registrations.count_documents(
+            {"workshop_id": doc["workshop_id"], "status": "waitlisted", "waitlist_seq": {"$lte": doc["waitlist_seq"]}},
+            session=session,
+        )
+
+    async def move_up_candidates(self, forum_id: str, workshop_id: str, session: Session, limit: int = 300) -> list[Candidate]:
+        """Waitlisted registrations that listed this workshop, in waiting-list order."""
+        cursor = self.db.registrations.find(
+            {"forum_id": forum_id, "status": "waitlisted", "preferences": workshop_id},
+            {"actor_group": 1, "org_key": 1, "preferences": 1, "waitlist_seq": 1}, session=session,
+        ).sort("waitlist_seq", ASCENDING).limit(limit)
+        return [Candidate(d["_id"], d["actor_group"], d.get("org_key", ""), tuple(d["preferences"]), d.get("waitlist_seq", 0))
+                async for d in cursor]
+
+    async def waitlist(self, workshop_id: str) -> list[dict[str, Any]]:
+        cursor = self.db.registrations.find({"workshop_id": workshop_id, "status": "waitlisted"}, PUBLIC_FIELDS)
+        return [d async for d in cursor.sort("waitlist_seq", ASCENDING)]
+
+    async def active(self, forum_id: str, session: Session = None) -> list[dict[str, Any]]:
+        """Registrations still in the running (not cancelled)."""
+        cursor = self.db.registrations.find(
+            {"forum_id": forum_id, "status": {"$in": ["received", "accepted", "waitlisted", "rejected"]}}, session=session
+        )
+        return [d async for d in cursor]
+
+    async def listing(self, forum_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"forum_id": forum_id} | ({"status": status} if status else {})
+        return [d async for d in self.db.registrations.find(query, PUBLIC_FIELDS)]
+
+    async def near_duplicates(self, forum_id: str) -> list[dict[str, Any]]:
+        cursor = self.db.registrations.find({"forum_id": forum_id, "near_duplicate_of.0": {"$exists": True}}, PUBLIC_FIELDS)
+        return [d async for d in cursor]
+
+    async def same_organisation(self, forum_id: str, org_key: str) -> list[dict[str, Any]]:
+        cursor = self.db.registrations.find({"forum_id": forum_id, "org_key": org_key},
+                                            {"first_name": 1, "last_name": 1, "status": 1}).limit(200)
+        return [d async for d in cursor]
+
+    async def reset_counts(self, forum_id: str, fills: dict[str, WorkshopFill], session: Session) -> None:
+        """Set every workshop's counts (after a batch run)."""
+        for fill in fills.values():
+            await self.db.workshops.update_one(
+                {"_id": fill.workshop_id},
+                {"$set": {"accepted": fill.accepted, "by_group": fill.by_group, "by_org": fill.by_org,
+                          "waitlisted": fill.waitlisted}}, session=session)
+
+    # batch runs ---------------------------------------------------------------
+    async def save_run(self, run: dict[str, Any]) -> None:
+        await self.db.batch_runs.insert_one(run)
+
+    async def get_run(self, run_id: str, session: Session = None) -> dict[str, Any] | None:
+        return await self.db.batch_runs.find_one({"_id": run_id}, session=session)
+
+    async def mark_run_published(self, run_id: str, session: Session) -> bool:
+        result = await self.db.batch_runs.update_one({"_id": run_id, "published": {"$ne": True}},
+                                                     {"$set": {"published": True}}, session=session)
+        return result.modified_count == 1
 
     # registrations -----------------------------------------------------------
     async def find_by_email(self, forum_id: str, email: str) -> dict[str, Any] | None:
@@ -111,19 +189,33 @@ class RegistrationStore:
         doc = await self.db.registrations.find_one({"email_lower": email.lower()}, {"participant_id": 1})
         return doc["participant_id"] if doc else None
 
-    async def set_decision(self, registration_id: str, fields: dict[str, Any], session: Session) -> None:
-        await self.db.registrations.update_one(
-            {"_id": registration_id}, {"$set": fields, "$inc": {"decision_seq": 1}}, session=session
+    async def set_decision(self, registration_id: str, fields: dict[str, Any], session: Session) -> int:
+        """Record a new current decision; returns its sequence number."""
+        doc = await self.db.registrations.find_one_and_update(
+            {"_id": registration_id}, {"$set": fields, "$inc": {"decision_seq": 1}},
+            return_document=ReturnDocument.AFTER, projection={"decision_seq": 1}, session=session,
+        )
+        return int(doc["decision_seq"])
+
+    async def mark_cancelled(self, registration_id: str, session: Session) -> dict[str, Any] | None:
+        """Set the status to cancelled; returns the document before, or None if it was cancelled already."""
+        return await self.db.registrations.find_one_and_update(
+            {"_id": registration_id, "status": {"$ne": "cancelled"}}, {"$set": {"status": "cancelled", "cancel_pending": True}},
+            session=session,
         )
 
 
+PUBLIC_FIELDS = {"token_hash": 0, "email_lower": 0}
+
+
 def _config(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ("_id", "accepted", "by_group", "waitlisted")}
+    return {k: v for k, v in doc.items() if k not in ("_id", "accepted", "by_group", "by_org", "waitlisted")}
 
 
 def _fill(doc: dict[str, Any]) -> WorkshopFill:
     return WorkshopFill(
         workshop_id=doc["_id"], number=doc["number"], title=doc["title"], seats=doc["seats"],
-        reserved_seats=doc.get("reserved_seats", 0), quotas=doc.get("quotas", {}),
-        accepted=doc.get("accepted", 0), by_group=doc.get("by_group", {}), waitlisted=doc.get("waitlisted", 0),
+        reserved_seats=doc.get("reserved_seats", 0), quotas=doc.get("quotas", {}), organisation_cap=doc.get("organisation_cap"),
+        accepted=doc.get("accepted", 0), by_group=doc.get("by_group", {}), by_org=doc.get("by_org", {}),
+        waitlisted=doc.get("waitlisted", 0),
     )

@@ -18,6 +18,9 @@ TEXTS = {
         "status_received": "Ihre Anmeldung ist eingegangen und wird geprüft.", "status_accepted": "Sie sind angenommen.",
         "status_waitlisted": "Sie stehen auf der Warteliste.", "status_rejected": "Wir können Ihnen leider keinen Platz anbieten.",
         "status_cancelled": "Ihre Anmeldung ist storniert.", "csrf": "Das Formular ist abgelaufen. Bitte senden Sie es erneut.",
+        "rate": "Zu viele Anmeldungen von dieser Adresse. Bitte versuchen Sie es in einer Minute erneut.",
+        "cancel": "Anmeldung stornieren", "cancel_hint": "Wenn Sie nicht teilnehmen können, geben Sie Ihren Platz bitte frei; er geht an die nächste Person auf der Warteliste.",
+        "workshop": "Workshop", "position": "Platz auf der Warteliste",
     },
     "en": {
         "site": "Themenforum – Registration", "skip": "Skip to content", "language": "Language",
@@ -35,6 +38,9 @@ TEXTS = {
         "status_received": "Your registration has been received and is being reviewed.", "status_accepted": "You have a seat.",
         "status_waitlisted": "You are on the waiting list.", "status_rejected": "We are sorry, we cannot offer you a seat.",
         "status_cancelled": "Your registration is cancelled.", "csrf": "The form has expired. Please submit it again.",
+        "rate": "Too many registrations from this address. Please try again in a minute.",
+        "cancel": "Cancel my registration", "cancel_hint": "If you cannot attend, please free your seat; it goes to the next person on the waiting list.",
+        "workshop": "Workshop", "position": "Place on the waiting list",
     },
 }
 
