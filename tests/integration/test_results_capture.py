@@ -20,15 +20,15 @@ FORUM = "themenforum-2"
 WS = "tf2-ws2"
 
 
-def accepted_voters(stack, http, n: int) -> list[str]:
-    """Register n people for WS, wait until they are accepted and their ballots exist; their voting links."""
+def accepted_voters(stack, http, n: int, workshop: str = WS) -> list[str]:
+    """Register n people for a workshop, wait until they are accepted and their ballots exist; their voting tokens."""
     ids = []
     for i in range(n):
-        body = person(preferences=[WS], actor_group="research" if i % 2 else "company", organisation=f"Org {uuid.uuid4().hex[:8]}")
+        body = person(preferences=[workshop], actor_group="research" if i % 2 else "company", organisation=f"Org {uuid.uuid4().hex[:8]}")
         answer = http.post(stack.url("registration", "/api/v1/registrations"), json=body)
         assert answer.status_code == 202, answer.text
         ids.append(answer.json())
-    url = stack.url("results", f"/api/v1/workshops/{WS}/voting-links")
+    url = stack.url("results", f"/api/v1/workshops/{workshop}/voting-links")
     links = eventually(lambda: (ls := http.get(url, headers=stack.auth).json()) and len(ls) >= n and ls, timeout=40)
     return [link["url"].rsplit("/", 1)[1] for link in links]
 
