@@ -70,17 +70,22 @@ def detect_conflicts(
     """Every conflict in a forum's agenda, sorted."""
     found: list[Found] = []
     for a, b in overlapping_pairs(items):
+        same_room = a.room is not None and a.room == b.room
+        shared = set(a.moderators) & set(b.moderators) if a.moderators and b.moderators else set()
+        same_agenda = a.workshop_id is None or b.workshop_id is None or a.workshop_id == b.workshop_id
+        if not (same_room or shared or same_agenda):
+            continue  # parallel workshops may run at the same time
         pair = tuple(sorted((a.item_id, b.item_id)))
         when = f"{_clock(max(a.starts_at, b.starts_at), tz)}–{_clock(min(a.ends_at, b.ends_at), tz)}"
         touched = _touches((a, b), workshops)
-        if a.room and a.room == b.room:
+        if same_room:
             name = rooms[a.room].name if a.room in rooms else a.room
-            found.append(Found("room_double_booked", pair, a.room, touched,
+            found.append(Found("room_double_booked", pair, a.room or "", touched,
                                f"Raum „{name}“ ist {when} doppelt belegt: „{a.title}“ und „{b.title}“."))
-        for person in sorted(set(a.moderators) & set(b.moderators)):
+        for person in sorted(shared):
             found.append(Found("moderator_double_booked", pair, person, touched,
                                f"{person} moderiert {when} zweimal: „{a.title}“ und „{b.title}“."))
-        if a.workshop_id is None or b.workshop_id is None or a.workshop_id == b.workshop_id:
+        if same_agenda:
             found.append(Found("overlap", pair, "", touched,
                                f"„{a.title}“ und „{b.title}“ überschneiden sich ({when})."))
     total = sum(accepted.get(w, 0) for w in workshops)

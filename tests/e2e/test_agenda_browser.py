@@ -1,0 +1,48 @@
+"""Headless Chromium: staff log in, add an item that double-books a room, see the conflict, fix it, publish.
+
+Runs only where Debian's chromium and Playwright for Python are installed; skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
+
+
+def test_staff_double_book_a_room_in_the_editor_fix_it_and_publish(stack):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_page()
+        page.goto(stack.url("agenda", "/staff/agenda/themenforum-2"))
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", stack.admin_password)
+        page.click("button[type=submit]")
+        page.wait_for_selector("h1:has-text('Agenda bearbeiten')")
+
+        page.select_option("#f-workshop_id", "tf2-ws1")
+        page.select_option("#f-kind", "input")
+        page.fill("#f-start", "11:00")
+        page.fill("#f-end", "11:30")
+        page.fill("#f-title", "Kurzvortrag im falschen Raum")
+        page.select_option("#f-room", "raum-ruhr")
+        page.click("#formular button[type=submit]")
+        alert = page.locator("#konflikte .error-summary")
+        assert "Raum doppelt belegt" in alert.inner_text()
+        slot = page.locator("article.slot.conflict:has-text('Kurzvortrag im falschen Raum')")
+        assert slot.count() == 1
+
+        slot.get_by_role("link", name="Bearbeiten").click()
+        page.select_option("#f-room", "raum-zeche")
+        page.click("#formular button[type=submit]")
+        assert "Raum „Raum Ruhr“" not in page.locator("body").inner_text()
+
+        page.goto(stack.url("agenda", "/staff/agenda/themenforum-2/publish"))
+        assert "Kurzvortrag im falschen Raum" in page.locator("main").inner_text()
+        page.click("button:has-text('Jetzt veröffentlichen')")
+        assert "Veröffentlicht" in page.locator("[role=status]").first.inner_text()
+        browser.close()
