@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid, parseaddr
+from email.utils import parseaddr
 from typing import Any
 
 from .domain import CALENDAR_TEMPLATES, agenda_lines, describe_changes, items_for_workshop, render
@@ -58,6 +58,11 @@ def mail_context(
     return ctx
 
 
+def message_id(delivery_id: str) -> str:
+    """Deterministic: a resend after a crash carries the same Message-ID as the first try."""
+    return f"<{delivery_id}@themenforum.local>"
+
+
 def build_message(delivery: dict[str, Any], context: dict[str, Any], *, mail_from: str,
                   stamp: datetime | None = None) -> EmailMessage:
     """The MIME message: plain text, HTML alternative, and the ICS invitation where the kind has one."""
@@ -68,7 +73,7 @@ def build_message(delivery: dict[str, Any], context: dict[str, Any], *, mail_fro
     message["To"] = delivery["to"]
     message["Subject"] = mail.subject
     # The same Message-ID on a resend lets mail systems drop the duplicate (see README).
-    message["Message-ID"] = make_msgid(idstring=delivery["_id"], domain="themenforum.local")
+    message["Message-ID"] = message_id(delivery["_id"])
     message["X-Themenforum-Delivery"] = delivery["_id"]
     message["X-Themenforum-Template"] = template
     message.set_content(mail.text)

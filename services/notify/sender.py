@@ -152,7 +152,8 @@ class MailSender:
         code = getattr(exc, "code", None)
         permanent = permanent or is_permanent(code if isinstance(code, int) else None)
         attempts = delivery["attempts"]
-        error = f"{type(exc).__name__}: {getattr(exc, 'message', '') or exc}"[:500]
+        reply = f"{code} " if isinstance(code, int) and code > 0 else ""
+        error = f"{type(exc).__name__}: {reply}{getattr(exc, 'message', '') or exc}"[:500]
         if permanent or attempts >= self.settings.mail_max_attempts:
             await self.store.mark(delivery["_id"], {"status": "failed", "last_error": error})
             await self._report(delivery, "notification.failed", NotificationFailed(
