@@ -61,3 +61,11 @@ def person(**overrides: Any) -> dict[str, Any]:
     body.update(overrides)
     ISSUED.append(body)
     return body
+
+
+ACK_SUBJECTS = ("Anmeldung eingegangen", "Registration received")
+
+
+def acknowledgements(stack: Stack, email: str) -> list[Any]:
+    """The acknowledgement mails (not decision mails) that reached one address."""
+    return [m for m in stack.mails(to=email) if str(m["Subject"]).startswith(ACK_SUBJECTS)]

@@ -10,7 +10,7 @@ import uuid
 from shared.events import encode, make_event, utcnow
 from shared.events.registrations import RegistrationSubmitted
 from shared.testing import eventually
-from tests.conftest import person
+from tests.conftest import acknowledgements, person
 from tests.kafka import events, produce, read_topic
 
 
@@ -31,7 +31,7 @@ def test_the_same_event_delivered_twice_has_one_effect_in_every_service(stack, h
     reg = http.post(stack.url("registration", "/api/v1/registrations"), json=body).json()
     original = _submitted_event(stack, reg["id"])
     event_id = json.loads(original.value())["id"]
-    eventually(lambda: stack.mails(to=body["email"]))
+    eventually(lambda: acknowledgements(stack, body["email"]))
     eventually(lambda: mongo["themenforum_results"].outbox.find_one({"_id": f"event:{event_id}"}))
     eventually(lambda: mongo["themenforum_agenda"].outbox.find_one({"_id": f"event:{event_id}"}))
     before = {
@@ -52,7 +52,7 @@ def test_the_same_event_delivered_twice_has_one_effect_in_every_service(stack, h
     for db in ("themenforum_agenda", "themenforum_results", "themenforum_registration"):
         eventually(lambda db=db: mongo[db].outbox.find_one({"_id": f"event:{marker_event.id}"}))
 
-    assert len(stack.mails(to=body["email"])) == 1
+    assert len(acknowledgements(stack, body["email"])) == 1
     assert mongo["themenforum_notify"].deliveries.count_documents({"cause_event_id": event_id}) == 1
     assert mongo["themenforum_agenda"].participation.find_one({"_id": "tf2-ws1"})["registered_first_choice"] == before["agenda"]
     assert mongo["themenforum_results"].reporting_participation.find_one(
@@ -105,13 +105,13 @@ def test_a_stopped_service_catches_up_from_its_committed_offset(stack, http, mon
         for body in bodies:
             assert http.post(stack.url("registration", "/api/v1/registrations"), json=body).status_code == 202
         time.sleep(1)
-        assert not any(stack.mails(to=b["email"]) for b in bodies)
+        assert not any(acknowledgements(stack, b["email"]) for b in bodies)
     finally:
         stack.start_service("notify")
     for body in bodies:
-        eventually(lambda body=body: stack.mails(to=body["email"]), timeout=60)
+        eventually(lambda body=body: acknowledgements(stack, body["email"]), timeout=60)
     time.sleep(2)
-    assert all(len(stack.mails(to=b["email"])) == 1 for b in bodies)
+    assert all(len(acknowledgements(stack, b["email"])) == 1 for b in bodies)
 
 
 def test_a_killed_registration_service_loses_and_doubles_nothing(stack, http, mongo):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.testing import eventually
-from tests.conftest import person
+from tests.conftest import acknowledgements, person
 from tests.kafka import events, read_topic
 
 
@@ -30,7 +30,7 @@ def test_a_registration_flows_through_all_four_services(stack, http, mongo):
     eventually(lambda: results.reporting_participation.find_one(
         {"forum_id": "themenforum-2", "workshop_id": "tf2-ws3", "municipality": "Bochum", "accepted": {"$gte": 1}}))
 
-    mails = eventually(lambda: stack.mails(to=body["email"]))
+    mails = eventually(lambda: acknowledgements(stack, body["email"]))
     deliveries = mongo["themenforum_notify"].deliveries
     eventually(lambda: deliveries.find_one({"cause_event_id": event["id"], "status": "sent"}))
     assert len(mails) == 1
