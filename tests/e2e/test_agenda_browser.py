@@ -45,4 +45,8 @@ def test_staff_double_book_a_room_in_the_editor_fix_it_and_publish(stack):
         assert "Kurzvortrag im falschen Raum" in page.locator("main").inner_text()
         page.click("button:has-text('Jetzt veröffentlichen')")
         assert "Veröffentlicht" in page.locator("[role=status]").first.inner_text()
+
+        # Leave the draft as it was for the other tests.
+        page.locator("article.slot:has-text('Kurzvortrag im falschen Raum')").get_by_role("button", name="löschen").click()
+        assert "Kurzvortrag im falschen Raum" not in page.locator("main").inner_text()
         browser.close()
