@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime, time
 from pathlib import Path
@@ -17,6 +18,7 @@ from shared.auth import StaffMember, check_csrf, csrf_token, require_staff_page
 from shared.events.agenda import AgendaItemData
 from shared.events.common import ACTOR_GROUP_LABELS_DE
 from shared.http import field_errors
+from shared.runtime import STATIC_DIR
 from shared.store import AlreadyProcessed
 
 from . import service, timeline
@@ -93,6 +95,28 @@ async def public_agenda(request: Request, workshop_id: str, version: int | None 
 async def printable_agenda(request: Request, workshop_id: str, version: int | None = Query(None, ge=1),
                            lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
     return _render(request, "print.html", await _published_view(request, workshop_id, version, _lang(lang)))
+
+
+@router.get("/workshops/{workshop_id}/agenda.pdf")
+async def agenda_pdf(request: Request, workshop_id: str, version: int | None = Query(None, ge=1)) -> Response:
+    """The printable view as PDF (for the wall and the moderators)."""
+    view = await _published_view(request, workshop_id, version, "de")
+    if view["agenda"] is None:
+        raise HTTPException(404, "Für diesen Workshop ist noch keine Agenda veröffentlicht.")
+    html = _render(request, "print.html", view).body.decode()
+    pdf = await asyncio.to_thread(_pdf, html)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="agenda-{workshop_id}.pdf"'})
+
+
+def _pdf(html: str) -> bytes:
+    # Stylesheets come from disk: fetching them over HTTP from this same server would block it.
+    import weasyprint  # imported on first use: it is slow to load
+
+    sheets = [weasyprint.CSS(filename=str(STATIC_DIR / "base.css")),
+              weasyprint.CSS(filename=str(Path(__file__).parent / "static" / "agenda.css")),
+        weasyprint.CSS(string="@page { size: A4; margin: 15mm } .noprint { display: none }")]
+    return weasyprint.HTML(string=html).write_pdf(stylesheets=sheets)  # type: ignore[no-any-return]
 
 
 # staff: editor ---------------------------------------------------------------------------------------------

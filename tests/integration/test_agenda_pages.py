@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from shared.events import encode, make_event
+from shared.events.participants import ParticipantErasureRequested
 from shared.events.selection import SelectionFinalized
 from shared.testing import eventually
 from tests.conftest import person
-from tests.kafka import produce
+from tests.kafka import events, produce, read_topic
 
 FORUM = "themenforum-2"
 
@@ -113,6 +114,8 @@ def test_public_and_printable_agendas_in_german_and_english(stack, http):
     assert '<table class="agenda">' in printable and '<header class="site">' not in printable
     assert "@media print" in http.get(stack.url("agenda", "/agenda-static/agenda.css")).text
     assert "Themenforum 2" in http.get(stack.url("agenda", "/")).text
+    pdf = http.get(stack.url("agenda", "/workshops/tf2-ws3/agenda.pdf"), timeout=90)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
 
 def test_breakout_groups_on_request_keep_an_organisation_apart(stack, http, staff):
@@ -144,3 +147,17 @@ def test_finalised_selection_forms_the_groups(stack, http):
     groups = eventually(lambda: (g := http.get(stack.url("agenda", "/api/v1/workshops/tf2-ws3/breakout-groups"),
                                                headers=stack.auth)).status_code == 200 and g.json())
     assert groups["trigger"] == "selection.finalized" and groups["workshop_id"] == "tf2-ws3"
+
+
+def test_an_erasure_request_removes_the_persons_name_and_organisation(stack, http, mongo):
+    reg = http.post(stack.url("registration", "/api/v1/registrations"), json=person(preferences=["tf2-ws1"])).json()
+    people = mongo["themenforum_agenda"].people
+    doc = eventually(lambda: people.find_one({"_id": reg["id"]}))
+    assert doc["organisation"] == "Stadt Bochum" and doc["name"] == "Ada Beispiel"
+    request = make_event("participant.erasure_requested", subject=doc["participant_id"], source="test",
+                         data=ParticipantErasureRequested(participant_id=doc["participant_id"]))
+    produce(stack.bootstrap, "forum.participants", [(doc["participant_id"].encode(), encode(request))])
+    eventually(lambda: people.find_one({"_id": reg["id"]}) is None)
+    erased = lambda ms: [e for e in events(ms) if e["type"] == "participant.erased"  # noqa: E731
+                         and e["data"] == {"participant_id": doc["participant_id"], "service": "agenda"}]
+    assert erased(read_topic(stack.bootstrap, "forum.participants", until=erased))
