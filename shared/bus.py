@@ -62,6 +62,20 @@ class EventPublisher:
             headers={"content-type": "application/cloudevents+json", **headers},
         )
 
+    async def send_many(self, messages: list[tuple[str, str, bytes, dict[str, str]]]) -> None:
+        """Hand many messages to the producer in order, then wait for all acknowledgements.
+
+        The producer batches them per partition; their order per key is the order given.
+        """
+        futures = [
+            await self.broker.publish(
+                value, topic, key=key.encode(), headers={"content-type": "application/cloudevents+json", **headers},
+                no_confirm=True,
+            )
+            for topic, key, value, headers in messages
+        ]
+        await asyncio.gather(*futures)
+
 
 async def wait_for(check, *, timeout: float, interval: float = 0.2) -> None:  # type: ignore[no-untyped-def]
     """Retry an async check until it succeeds or the timeout passes."""

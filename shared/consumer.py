@@ -27,7 +27,7 @@ from shared import metrics, topics
 from shared.events import CATALOGUE, CloudEvent, InvalidEvent, decode, utcnow
 from shared.events.deadletter import DeadLetter
 from shared.settings import ServiceSettings
-from shared.store import AlreadyProcessed, UnitOfWork
+from shared.store import AlreadyProcessed, UnitOfWork, run_together
 
 log = structlog.get_logger()
 
@@ -44,6 +44,8 @@ class EventConsumer:
         self.handlers: dict[str, Handler] = {}
         self.uow_factory: UnitOfWorkFactory | None = None
         self.broker: KafkaBroker | None = None
+        self.client: Any = None
+        self.outbox: Any = None
 
     def on(self, event_type: str) -> Callable[[Handler], Handler]:
         """Decorator: handle events of this type."""
@@ -71,22 +73,71 @@ class EventConsumer:
                 group_id=f"{self.settings.service_name}.{topic}",
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+                batch=True,
+                max_records=self.settings.kafka_max_batch_records,
                 ack_policy=AckPolicy.NACK_ON_ERROR,
                 title=f"{self.settings.service_name}:{topic}",
                 description="Handles " + ", ".join(handled),
             )
-            subscriber(self._receive)
+            subscriber(self._receive_batch)
 
-    async def _receive(self, message: KafkaMessage) -> None:
-        record = message.raw_message
-        await self.process(
-            message.body, topic=record.topic, partition=record.partition, offset=record.offset,
-            key=record.key.decode(errors="replace") if record.key else None,
-        )
+    async def _receive_batch(self, message: KafkaMessage) -> None:
+        await self.process_batch(list(message.raw_message))
+
+    async def process_batch(self, records: list[Any]) -> None:
+        """Handle a polled batch: all new events in one transaction; on any failure, one by one.
+
+        Records come in offset order per partition, so per-key order holds. Within a batch an
+        event id seen twice is handled once.
+        """
+        pending: list[tuple[CloudEvent[Any], Handler, Any]] = []
+        ids: set[str] = set()
+        for record in records:
+            try:
+                event = decode(record.value or b"")
+            except InvalidEvent as exc:
+                await self.dead_letter(record.value or b"", record.topic, record.partition, record.offset,
+                                       _key(record), str(exc))
+                continue
+            handler = self.handlers.get(event.type)
+            if handler is None or event.id in ids:
+                continue
+            ids.add(event.id)
+            pending.append((event, handler, record))
+        if not pending:
+            return
+        assert self.outbox is not None
+        seen = await self.outbox.seen_many([f"event:{e.id}" for e, _, _ in pending])
+        leftovers = [r for r in seen.values() if not r.get("published")]
+        if leftovers:
+            await self.outbox.publish_records(leftovers)
+        todo = [(e, h, r) for e, h, r in pending if f"event:{e.id}" not in seen]
+        if len(todo) > 1 and await self._together(todo):
+            return
+        for event, handler, record in todo:
+            await self._one(event, handler, record.value or b"", record.topic, record.partition, record.offset, _key(record))
+
+    async def _together(self, todo: list[tuple[CloudEvent[Any], Handler, Any]]) -> bool:
+        """Try the whole batch in one transaction; False when it has to be handled one by one."""
+        assert self.uow_factory is not None and self.client is not None and self.outbox is not None
+        units = [
+            (self.uow_factory(cause=f"event:{event.id}", correlation_id=event.correlationid), _bind(handler, event))
+            for event, handler, _ in todo
+        ]
+        try:
+            with metrics.HANDLER_SECONDS.labels(self.settings.service_name, "batch").time():
+                await run_together(self.client, self.outbox, units)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one event's failure sends the batch down the careful path
+            log.info("batch.fallback", size=len(todo), error=type(exc).__name__)
+            return False
+        for event, _, _ in todo:
+            metrics.EVENTS_CONSUMED.labels(self.settings.service_name, event.type, "handled").inc()
+        return True
 
     async def process(self, raw: bytes, *, topic: str, partition: int, offset: int, key: str | None) -> str:
         """Handle one message; returns the outcome (for metrics and tests)."""
-        service = self.settings.service_name
         try:
             event = decode(raw)
         except InvalidEvent as exc:
@@ -95,6 +146,12 @@ class EventConsumer:
         handler = self.handlers.get(event.type)
         if handler is None:
             return "ignored"
+        return await self._one(event, handler, raw, topic, partition, offset, key)
+
+    async def _one(self, event: CloudEvent[Any], handler: Handler, raw: bytes, topic: str, partition: int,
+                   offset: int, key: str | None) -> str:
+        """One event on its own: retries, then a dead letter."""
+        service = self.settings.service_name
         structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlationid)
         try:
             outcome = await self._handle_with_retries(handler, event)
@@ -155,3 +212,18 @@ class EventConsumer:
 
 class _GiveUp(Exception):
     pass
+
+
+def _key(record: Any) -> str | None:
+    return record.key.decode(errors="replace") if record.key else None
+
+
+def _bind(handler: Handler, event: CloudEvent[Any]) -> Callable[[UnitOfWork], Awaitable[None]]:
+    async def work(uow: UnitOfWork) -> None:
+        structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlationid)
+        try:
+            await handler(event, uow)
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+
+    return work

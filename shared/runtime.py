@@ -76,6 +76,7 @@ class ServiceRuntime:
         self.client = store.connect(self.settings.mongodb_url)
         self.db = self.client[self.settings.mongodb_database]
         self.outbox = store.Outbox(self.db, self.publish)
+        self.consumer.client, self.consumer.outbox = self.client, self.outbox
         await bus.wait_for(lambda: self.client.admin.command("ping"), timeout=60)
         await bus.wait_for(lambda: bus.ensure_topics(self.settings), timeout=60, interval=0.5)
         await self.outbox.ensure_indexes()

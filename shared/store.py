@@ -49,11 +49,30 @@ class Outbox:
         """The outbox record of a cause, if it was processed."""
         return await self.collection.find_one({"_id": cause}, session=session)
 
+    async def seen_many(self, causes: list[str]) -> dict[str, dict[str, Any]]:
+        """The outbox records of those causes that were processed (one query)."""
+        return {r["_id"]: r async for r in self.collection.find({"_id": {"$in": causes}})}
+
     async def publish_record(self, record: dict[str, Any]) -> None:
         """Publish a record's events in order, then mark it published."""
-        for item in record["events"]:
-            await self._publish(item["topic"], item["key"], item["value"].encode(), {"ce_type": item["type"]})
-        await self.collection.update_one({"_id": record["_id"]}, {"$set": {"published": True}})
+        await self.publish_records([record])
+
+    async def publish_records(self, records: list[dict[str, Any]]) -> None:
+        """Publish the events of many records (in order per key), then mark them all published."""
+        items = [item for record in records for item in record["events"]]
+        if items:
+            await self._publish_many([(i["topic"], i["key"], i["value"].encode(), {"ce_type": i["type"]}) for i in items])
+        unpublished = [r["_id"] for r in records if not r.get("published")]
+        if unpublished:
+            await self.collection.update_many({"_id": {"$in": unpublished}}, {"$set": {"published": True}})
+
+    async def _publish_many(self, messages: list[tuple[str, str, bytes, dict[str, str]]]) -> None:
+        send_many = getattr(self._publish, "send_many", None)
+        if send_many is not None:
+            await send_many(messages)
+            return
+        for message in messages:
+            await self._publish(*message)
 
     async def relay_pending(self, *, older_than: timedelta = timedelta(0)) -> int:
         """Publish every record a crash or a bus failure left unpublished."""
@@ -130,6 +149,10 @@ class UnitOfWork:
             await self.outbox.publish_record(record)
         return result
 
+    def record(self) -> dict[str, Any]:
+        """The outbox record of this unit: its cause and the events it emitted."""
+        return self._record()
+
     def _record(self) -> dict[str, Any]:
         return {
             "_id": self.cause,
@@ -140,3 +163,27 @@ class UnitOfWork:
                 for e in self.events
             ],
         }
+
+
+Work = Callable[[UnitOfWork], Awaitable[Any]]
+
+
+async def run_together(client: AsyncMongoClient[dict[str, Any]], outbox: Outbox, units: list[tuple[UnitOfWork, Work]]) -> None:
+    """Run several units of work in ONE transaction (a consumed batch), then publish all their events.
+
+    Any failure aborts the whole transaction and is raised; the caller then handles the
+    units one by one, so that one bad event cannot take the others with it.
+    """
+    records: list[dict[str, Any]] = []
+
+    async def callback(session: AsyncClientSession) -> None:
+        records.clear()
+        for uow, work in units:
+            uow.session, uow.events = session, []
+            await work(uow)
+            records.append(uow.record())
+        await outbox.collection.insert_many(records, ordered=True, session=session)
+
+    async with client.start_session() as session:
+        await session.with_transaction(callback)
+    await outbox.publish_records([r for r in records if r["events"]])
