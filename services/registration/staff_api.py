@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import StaffMember, require_staff
-from shared.store import UnitOfWork
+from shared.store import AlreadyProcessed, UnitOfWork
 
-from . import batch, seats
+from . import batch, catalogue, seats
 from .store import RegistrationStore
 
 router = APIRouter(prefix="/api/v1", tags=["selection (staff)"])
@@ -36,6 +36,12 @@ class DryRunCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     seed: int | None = Field(None, ge=0, le=2**31)
+
+
+class CatalogueCommands(BaseModel):
+    """Catalogue commands in the seed file's format (configure_forum, configure_workshop, open/close_registration)."""
+
+    commands: list[dict[str, Any]] = Field(min_length=1, max_length=100)
 
 
 def _store(request: Request) -> RegistrationStore:
@@ -60,6 +66,20 @@ async def apply_override(request: Request, registration_id: str, body: OverrideC
     return {"id": registration_id, "status": doc["status"], "workshop_id": doc.get("workshop_id")}
 
 
+@router.post("/catalogue", summary="Staff: apply catalogue commands (create or change fora and workshops)")
+async def apply_catalogue(request: Request, body: CatalogueCommands, _staff: StaffMember = Depends(require_staff)) -> dict[str, int]:
+    import uuid
+
+    changed = 0
+    for command in body.commands:
+        uow = request.app.state.runtime.unit_of_work(cause=f"catalogue:{uuid.uuid4()}")
+        try:
+            changed += bool(await uow.run(lambda u, c=command: catalogue.apply_command(u, c)))
+        except (KeyError, ValueError) as exc:
+            raise HTTPException(422, f"Ungültiger Katalogbefehl: {exc}") from exc
+    return {"changed": changed}
+
+
 @router.post("/registrations/{registration_id}/override", summary="Staff: accept, reject or move a registration")
 async def override(request: Request, registration_id: str, body: OverrideCreate,
                    staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
@@ -70,7 +90,7 @@ async def overview(store: RegistrationStore, forum_id: str) -> dict[str, Any]:
     """Fill by actor group and municipality, waiting lists in order, flagged near-duplicates."""
     fills = await store.forum_fills(forum_id)
     by_municipality: dict[str, dict[str, int]] = defaultdict(dict)
-    async for row in store.db.registrations.aggregate([
+    async for row in await store.db.registrations.aggregate([
         {"$match": {"forum_id": forum_id, "status": "accepted"}},
         {"$group": {"_id": {"w": "$workshop_id", "m": "$municipality"}, "n": {"$sum": 1}}},
     ]):
@@ -117,6 +137,8 @@ async def publish_run(request: Request, run_id: str) -> dict[str, Any]:
         raise HTTPException(404, "Probelauf nicht gefunden.") from exc
     except batch.StaleRun as exc:
         raise HTTPException(409, str(exc)) from exc
+    except AlreadyProcessed as exc:
+        raise HTTPException(409, "Dieser Probelauf ist bereits veröffentlicht.") from exc
 
 
 @router.post("/selection/runs/{run_id}/publish", summary="Staff: publish a dry run as decisions")

@@ -80,8 +80,8 @@ class RegistrationStore:
         cursor = self.db.workshops.find({"_id": {"$in": workshop_ids}}, session=session)
         return {d["_id"]: _fill(d) async for d in cursor}
 
-    async def forum_fills(self, forum_id: str) -> list[WorkshopFill]:
-        cursor = self.db.workshops.find({"forum_id": forum_id, "removed": {"$ne": True}}).sort("number", ASCENDING)
+    async def forum_fills(self, forum_id: str, session: Session = None) -> list[WorkshopFill]:
+        cursor = self.db.workshops.find({"forum_id": forum_id, "removed": {"$ne": True}}, session=session).sort("number", ASCENDING)
         return [_fill(d) async for d in cursor]
 
     async def take_seat(self, fill: WorkshopFill, group: str, org: str, session: Session) -> bool:
