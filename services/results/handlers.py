@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.consumer import EventConsumer
 from shared.events import CloudEvent
+from shared.events.participants import ParticipantErased, ParticipantErasureRequested
 from shared.events.selection import SelectionDecided
 from shared.store import UnitOfWork
 
@@ -34,6 +35,14 @@ async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> N
         token = voting_token(await voting_key(uow.db), voter)
         await store.open_ballot({"_id": voter, "token_hash": token_hash(token), "participant_id": d.participant_id,
                                  "registration_id": d.registration_id, "workshop_id": placed, "forum_id": d.forum_id})
+
+
+@consumer.on("participant.erasure_requested")
+async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOfWork) -> None:
+    """Forget the person's ballots; votes stay as pseudonymous aggregates, the read models hold no personal data."""
+    await CaptureStore(uow.db, uow.session).erase_ballots(event.data.participant_id)
+    uow.emit("participant.erased", subject=event.data.participant_id,
+             data=ParticipantErased(participant_id=event.data.participant_id, service="results"))
 
 
 for _type in RULES:

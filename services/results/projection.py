@@ -101,7 +101,7 @@ def _decided(event: CloudEvent[Any], docs: Docs) -> list[Op]:
         return []
     ops = [Op("decisions", d.registration_id, {"$set": {
         "forum_id": d.forum_id, "status": d.status.value, "workshop_id": d.workshop_id, "actor_group": d.actor_group.value,
-        "municipality": d.municipality, "participant_id": d.participant_id, "decision_seq": d.decision_seq,
+        "municipality": d.municipality, "decision_seq": d.decision_seq,
         "first_choice": d.first_choice}})]
     for cell_id, cell, delta in accepted_changes(previous, d.status.value, d.forum_id, d.workshop_id,
                                                  d.actor_group.value, d.municipality):

@@ -24,7 +24,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     for name in ("ideas", "sketches", "votes", "voters"):
         await db[name].create_indexes([IndexModel([("workshop_id", ASCENDING)])])
     await db.voters.create_indexes([IndexModel([("token_hash", ASCENDING)], unique=True),
-                                    IndexModel([("registration_id", ASCENDING)])])
+                                    IndexModel([("registration_id", ASCENDING)]), IndexModel([("participant_id", ASCENDING)])])
     await db.reporting_agenda.create_indexes([IndexModel([("workshop_id", ASCENDING), ("version", DESCENDING)])])
 
 
@@ -106,6 +106,9 @@ class CaptureStore:
     async def open_ballot(self, doc: dict[str, Any]) -> None:
         await self.db.voters.update_one({"_id": doc["_id"]}, {"$set": {**doc, "active": True}, "$setOnInsert": {"dots_used": 0}},
                                         upsert=True, session=self.session)
+
+    async def erase_ballots(self, participant_id: str) -> None:
+        await self.db.voters.delete_many({"participant_id": participant_id}, session=self.session)
 
     async def close_ballots(self, registration_id: str, except_workshop: str | None) -> None:
         await self.db.voters.update_many({"registration_id": registration_id, "workshop_id": {"$ne": except_workshop}},

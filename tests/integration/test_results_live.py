@@ -140,3 +140,21 @@ def test_a_participant_votes_through_the_personal_link_page(stack, http):
     assert voted.status_code == 303
     assert http.get(f"{api}/votes/{token}").json()["used"] == 1
     assert http.get(stack.url("results", "/abstimmung/nicht-gueltig-123456")).status_code == 404
+
+
+def test_an_erasure_request_removes_the_persons_ballot_and_is_confirmed(stack, http, mongo):
+    from shared.events import encode, make_event
+    from shared.events.participants import ParticipantErasureRequested
+    from tests.kafka import events, produce, read_topic
+
+    token = accepted_voters(stack, http, 1, workshop="tf2-ws3")[0]
+    links = http.get(stack.url("results", "/api/v1/workshops/tf2-ws3/voting-links"), headers=stack.auth).json()
+    participant = next(link["participant_id"] for link in links if link["url"].endswith(token))
+    request = make_event("participant.erasure_requested", subject=participant, source="test",
+                         data=ParticipantErasureRequested(participant_id=participant))
+    produce(stack.bootstrap, "forum.participants", [(participant.encode(), encode(request))])
+    eventually(lambda: http.get(stack.url("results", f"/api/v1/votes/{token}")).status_code == 404)
+    assert mongo["themenforum_results"].voters.count_documents({"participant_id": participant}) == 0
+    confirmed = read_topic(stack.bootstrap, "forum.participants", until=lambda ms: any(
+        e["type"] == "participant.erased" and e["data"] == {"participant_id": participant, "service": "results"} for e in events(ms)))
+    assert any(e["type"] == "participant.erased" and e["data"]["service"] == "results" for e in events(confirmed))

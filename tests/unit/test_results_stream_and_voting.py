@@ -1,0 +1,53 @@
+"""Pure parts of the live stream (items, filters, redaction) and of voting links."""
+
+from __future__ import annotations
+
+import json
+
+from services.results.domain import remaining_dots, token_hash, voter_id, voting_token
+from services.results.stream import StreamHub, matches, redact, to_item
+
+
+def registration(offset=7):
+    value = json.dumps({"type": "registration.submitted", "subject": "r1", "time": "2027-03-01T10:00:00Z", "data": {
+        "forum_id": "f", "first_name": "Ada", "email": "ada@example.org", "actor_group": "company", "preferences": ["ws2", "ws1"]}})
+    return to_item("forum.registrations", 2, offset, value.encode())
+
+
+def test_a_stream_item_carries_its_position_forum_and_workshops():
+    item = registration()
+    assert item["id"] == "forum.registrations:2:7" and item["forum_id"] == "f" and item["workshops"] == ["ws2", "ws1"]
+    assert to_item("forum.results", 0, 1, b"not json") is None
+
+
+def test_filters_by_forum_workshop_and_type_family():
+    item = registration()
+    assert matches(item, "f", "ws1", ["registration.*"]) and matches(item, None, None, [])
+    assert not matches(item, "other", None, []) and not matches(item, None, "ws3", [])
+    assert not matches(item, None, None, ["result.*", "selection.decided"])
+
+
+def test_contact_data_never_streams_and_names_only_for_admins():
+    item = registration()
+    admin, other = redact(item, personal=True)["data"], redact(item, personal=False)["data"]
+    assert "email" not in admin and admin["first_name"] == "Ada"
+    assert "email" not in other and "first_name" not in other and other["actor_group"] == "company"
+
+
+def test_a_reconnect_gets_what_came_after_its_last_event_id():
+    hub = StreamHub("unused", buffer=3)
+    for offset in range(5):
+        hub.publish(registration(offset))
+    _, backlog = hub.subscribe("forum.registrations:2:2")
+    assert [i["id"] for i in backlog] == ["forum.registrations:2:3", "forum.registrations:2:4"]
+    _, lost = hub.subscribe("forum.registrations:2:0")  # no longer held: the client must reload
+    assert lost is None
+
+
+def test_voting_links_are_derived_pseudonymous_and_only_their_hash_is_kept():
+    voter = voter_id("p1", "ws1")
+    assert voter != voter_id("p1", "ws2") and "p1" not in voter
+    token = voting_token(b"k" * 32, voter)
+    assert token == voting_token(b"k" * 32, voter) and token != voting_token(b"x" * 32, voter)
+    assert len(token_hash(token)) == 64 and token not in token_hash(token)
+    assert remaining_dots(5, 7) == 0 and remaining_dots(5, 2) == 3
