@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared import topics
+from shared.consumer import EventConsumer
 from shared.runtime import ServiceRuntime
 
 from . import api, pages, store
@@ -26,7 +27,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         runtime.spawn(scheduler_holder["scheduler"].run_forever(), name="reminder-scheduler")
 
     runtime = ServiceRuntime(
-        settings, consumer=consumer, publishes=(topics.NOTIFICATIONS, topics.PARTICIPANTS), indexes=store.ensure_indexes,
+        settings, consumer=consumer if settings.role == "all" else EventConsumer(), publishes=(topics.NOTIFICATIONS, topics.PARTICIPANTS), indexes=store.ensure_indexes,
         on_start=[start_loops],
     )
     scheduler_holder["scheduler"] = ReminderScheduler(runtime, settings)

@@ -1,5 +1,7 @@
 """Notify service settings."""
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
@@ -13,6 +15,11 @@ class NotifySettings(ServiceSettings):
     public_url: str = Field("", validation_alias="NOTIFY_PUBLIC_URL")
     registration_public_url: str = Field("http://127.0.0.1:8001", validation_alias="REGISTRATION_PUBLIC_URL")
     results_public_url: str = Field("http://127.0.0.1:8003", validation_alias="RESULTS_PUBLIC_URL")
+
+    role: Literal["all", "workers"] = Field(
+        "all", validation_alias="NOTIFY_ROLE",
+        description="`workers`: only send mails and webhooks and fire reminders, joining no consumer group "
+                    "(extra sending capacity without a rebalance).")
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
