@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from typing import Any
+
+from shared.events import derived_id
 
 
 def participation_key(forum_id: str, workshop_id: str, actor_group: str, municipality: str) -> str:
@@ -47,24 +52,16 @@ DEFAULT_DOTS = 5
 
 def voter_id(participant_id: str, workshop_id: str) -> str:
     """Pseudonymous id of one person's ballot in one workshop (never the person's name)."""
-    from shared.events import derived_id
-
     return derived_id("voter", participant_id, workshop_id)
 
 
 def voting_token(key: bytes, voter: str) -> str:
     """The secret part of a personal voting link; derived, so only its hash is stored."""
-    import base64
-    import hashlib
-    import hmac
-
     return base64.urlsafe_b64encode(hmac.new(key, b"vote:" + voter.encode(), hashlib.sha256).digest()[:18]).decode()
 
 
 def token_hash(token: str) -> str:
     """What the store keeps of a voting token."""
-    import hashlib
-
     return hashlib.sha256(token.encode()).hexdigest()
 
 

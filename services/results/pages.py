@@ -22,6 +22,22 @@ NOTICES = {"idee": "Die Idee wurde gespeichert.", "cluster": "Die Idee wurde dem
            "punkte": "Die Punktzahl wurde geändert.", "stimme": "Ihr Punkt wurde gezählt."}
 
 
+BALLOT_TEXTS = {
+    "de": {"title": "Punktabfrage", "closed": "Die Abstimmung ist beendet. Vielen Dank!", "remaining_before": "Sie haben noch",
+           "remaining_of": "von", "remaining_after": "Punkten. Jeder Klick vergibt einen Punkt; Sie können einer Skizze mehrere Punkte geben.",
+           "button": "Einen Punkt vergeben", "for": "für", "none": "Noch keine Projektskizzen zur Abstimmung.",
+           "counted": "Ihr Punkt wurde gezählt.", "choose": "Bitte wählen Sie eine Projektskizze."},
+    "en": {"title": "Dot voting", "closed": "Voting has ended. Thank you!", "remaining_before": "You have",
+           "remaining_of": "of", "remaining_after": "dots left. Each click places one dot; you may give a sketch several dots.",
+           "button": "Place one dot", "for": "on", "none": "No project sketches to vote on yet.",
+           "counted": "Your dot was counted.", "choose": "Please choose a project sketch."},
+}
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.query_params.get("lang") == "en" else "de"
+
+
 def _runtime(request: Request) -> Any:
     return request.app.state.runtime
 
@@ -145,12 +161,18 @@ async def ballot_page(request: Request, token: str) -> HTMLResponse:
 
 async def _ballot(request: Request, token: str, *, message: str | None = None, status: int = 200) -> HTMLResponse:
     runtime = _runtime(request)
-    voter, state = await voting.ballot(runtime, token)
+    try:
+        voter, state = await voting.ballot(runtime, token)
+    except HTTPException:
+        return _render(request, "message.html", 404, heading="Link ungültig / Invalid link",
+                       text="Dieser Abstimmungslink ist nicht (mehr) gültig. – This voting link is not valid (any more).")
     ws = await capture.workshop_or_404(runtime, voter["workshop_id"])
     sketches = sorted(await CaptureStore(runtime.db).of_workshop("sketches", voter["workshop_id"]), key=lambda s: s["title"].lower())
-    return _render(request, "ballot.html", status, ws=ws, state=state, sketches=sketches, token=token,
+    lang = _lang(request)
+    t = BALLOT_TEXTS[lang]
+    return _render(request, "ballot.html", status, ws=ws, state=state, sketches=sketches, token=token, lang=lang, t=t,
                    remaining=max(0, state["dots"] - voter["dots_used"]), request_id=uuid.uuid4().hex,
-                   message=message or NOTICES.get(request.query_params.get("ok", "")))
+                   message=message or (t["counted"] if request.query_params.get("ok") == "stimme" else None))
 
 
 @router.post("/abstimmung/{token}", response_class=HTMLResponse)
@@ -160,9 +182,7 @@ async def ballot_post(request: Request, token: str) -> Response:
         body = voting.VoteCreate(token=token, target_id=str(form.get("target_id", "")), dots=1, request_id=str(form.get("request_id", "")) or None)
         await voting.cast_vote(_runtime(request), body)
     except HTTPException as exc:
-        if exc.status_code == 404 and "Link" in str(exc.detail):
-            raise
         return await _ballot(request, token, message=str(exc.detail), status=exc.status_code)
     except ValidationError:
-        return await _ballot(request, token, message="Bitte wählen Sie eine Projektskizze.", status=422)
-    return RedirectResponse(f"/abstimmung/{token}?ok=stimme", status_code=303)
+        return await _ballot(request, token, message=BALLOT_TEXTS[_lang(request)]["choose"], status=422)
+    return RedirectResponse(f"/abstimmung/{token}?ok=stimme&lang={_lang(request)}", status_code=303)

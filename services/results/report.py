@@ -185,6 +185,7 @@ async def dashboard_snapshot(db: AsyncDatabase[dict[str, Any]], forum_id: str) -
     """Current figures for the live dashboard (the stream tells it when to fetch them again)."""
     data = await build(db, forum_id)
     store = ReportingStore(db)
+    quotas = {w["workshop_id"]: w.get("quotas", {}) for w in await store.workshops(forum_id)}
     sketch_titles = {s["id"]: (w["number"], s["title"]) for w in data["workshops"] for s in w["sketches"]}
     tallies = sorted(await store.by_forum("reporting_votes", forum_id), key=lambda t: -t.get("dots", 0))
     conflicts = [{"workshop_id": c["workshop_id"], "kind": x["kind"], "message": x["message"]}
@@ -194,7 +195,8 @@ async def dashboard_snapshot(db: AsyncDatabase[dict[str, Any]], forum_id: str) -
     return {
         "counters": {**data["summary"], "waitlisted": data["selection"]["waitlisted"], "conflicts": len(conflicts),
                      "failures": sum(d.get("failed", 0) for d in data["deliveries"])},
-        "workshops": [{k: w[k] for k in ("id", "number", "title", "seats", "accepted", "accepted_by_actor_group")} for w in data["workshops"]],
+        "workshops": [{**{k: w[k] for k in ("id", "number", "title", "seats", "accepted", "accepted_by_actor_group")},
+                       "quotas": quotas.get(w["id"], {})} for w in data["workshops"]],
         "groups": GROUPS, "conflicts": conflicts, "failures": failures[-20:],
         "votes": [{"target_id": t["_id"], "workshop": sketch_titles.get(t["_id"], (None, None))[0],
                    "title": sketch_titles.get(t["_id"], (None, "Idee"))[1], "dots": t.get("dots", 0)} for t in tallies[:15]],

@@ -139,7 +139,10 @@ def test_a_participant_votes_through_the_personal_link_page(stack, http):
                       follow_redirects=False)
     assert voted.status_code == 303
     assert http.get(f"{api}/votes/{token}").json()["used"] == 1
-    assert http.get(stack.url("results", "/abstimmung/nicht-gueltig-123456")).status_code == 404
+    english = http.get(stack.url("results", f"/abstimmung/{token}"), params={"lang": "en"})
+    assert 'lang="en"' in english.text and "Place one dot" in english.text
+    invalid = http.get(stack.url("results", "/abstimmung/nicht-gueltig-123456"))
+    assert invalid.status_code == 404 and "Link ungültig" in invalid.text
 
 
 def test_an_erasure_request_removes_the_persons_ballot_and_is_confirmed(stack, http, mongo):

@@ -53,8 +53,13 @@
       var ul = box.querySelector(".groups");
       ul.textContent = "";
       Object.keys(s.groups).forEach(function (g) {
-        var li = document.createElement("li");
-        li.textContent = s.groups[g] + ": " + (w.accepted_by_actor_group[g] || 0);
+        var li = document.createElement("li"), n = w.accepted_by_actor_group[g] || 0, q = (w.quotas || {})[g];
+        var bar = document.createElement("span"), fill = document.createElement("span");
+        li.textContent = s.groups[g] + ": " + n + (q ? " (mind. " + q.min + ", höchstens " + q.max + ")" : "");
+        bar.className = "bar mini"; bar.setAttribute("aria-hidden", "true");
+        fill.style.width = (q && q.max ? Math.min(100, Math.round(100 * n / q.max)) : 0) + "%";
+        if (q && n < q.min) { li.className = "below"; }
+        bar.appendChild(fill); li.appendChild(bar);
         ul.appendChild(li);
       });
     });
