@@ -31,6 +31,7 @@ class MemoryView:
 
     def __init__(self) -> None:
         self.collections: dict[str, dict[str, dict[str, Any]]] = {}
+        self.events = 0  # messages folded in (the rebuild reports it)
 
     async def get(self, key: Key) -> dict[str, Any] | None:
         return self.collections.get(key[0], {}).get(key[1])

@@ -87,11 +87,10 @@ async def rebuild_from_topics(stack: Stack) -> Result:
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url)
     try:
         started = time.perf_counter()
-        values = await rebuild.read_events(stack.bootstrap)
-        view = await rebuild.fold(values)
+        view = await rebuild.fold(rebuild.read_events(stack.bootstrap))
         await rebuild.write(client.themenforum_results, view)
         diff = await rebuild.differences(client.themenforum_results)
-        return Result("results_rebuild_from_topics", len(values), time.perf_counter() - started, unit="events",
+        return Result("results_rebuild_from_topics", view.events, time.perf_counter() - started, unit="events",
                       note="read all topics from 0, fold, write fresh collections, compare: " + ("equal" if not diff else f"differs {list(diff)}"),
                       floor="kafka")
     finally:

@@ -7,7 +7,8 @@
   var feed = document.getElementById("feed");
   var connection = document.getElementById("connection");
   var personal = document.getElementById("personal");
-  var source = null, timer = null;
+  var source = null, timer = null, later = null, groupLabels = {};
+  var STATUS = { accepted: "zugelassen", waitlisted: "Warteliste", rejected: "abgelehnt", cancelled: "storniert" };
   var LABELS = {
     "registration.submitted": "Neue Anmeldung", "registration.cancelled": "Abmeldung", "selection.decided": "Auswahlentscheidung",
     "selection.overridden": "Entscheidung geändert", "agenda.published": "Tagesordnung veröffentlicht", "agenda.updated": "Tagesordnung geändert",
@@ -27,9 +28,9 @@
   function describe(ev) {
     var d = ev.data || {}, parts = [LABELS[ev.type] || ev.type];
     if (d.title) { parts.push("„" + d.title + "“"); }
-    if (d.status) { parts.push(d.status + (d.workshop_id ? " (" + d.workshop_id + ")" : "")); }
+    if (d.status) { parts.push((STATUS[d.status] || d.status) + (d.workshop_id ? " (" + d.workshop_id + ")" : "")); }
     if (d.first_name) { parts.push(d.first_name + " " + (d.last_name || "")); }
-    if (d.actor_group) { parts.push(d.actor_group); }
+    if (d.actor_group) { parts.push(groupLabels[d.actor_group] || d.actor_group); }
     if (d.dots) { parts.push(d.dots + " Punkt(e)"); }
     var time = ev.time ? new Date(ev.time).toLocaleTimeString("de-DE") : "";
     return time + " · " + parts.join(" · ");
@@ -37,6 +38,7 @@
 
   function render(s) {
     var c = s.counters;
+    groupLabels = s.groups;
     text(document.getElementById("c-registrations"), c.registrations);
     text(document.getElementById("c-accepted"), c.accepted);
     text(document.getElementById("c-waitlisted"), c.waitlisted);
@@ -86,7 +88,9 @@
 
   function soon() {  // the read models follow the events within a moment: fetch once they settled
     if (timer) { clearTimeout(timer); }
+    if (later) { clearTimeout(later); }
     timer = setTimeout(refresh, 400);
+    later = setTimeout(refresh, 2500);  // and once more for projections that were still catching up
   }
 
   function connect() {
