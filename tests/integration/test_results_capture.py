@@ -139,3 +139,16 @@ def test_the_pdf_names_the_forum_every_workshop_and_every_sketch(stack, http, ca
         assert ws["title"] in text
         for s in ws["sketches"]:
             assert s["title"] in text
+
+
+def test_the_report_shows_each_workshops_agenda_as_published(stack, http):
+    answer = http.post(stack.url("agenda", f"/api/v1/fora/{FORUM}/agenda/publish"), headers=stack.auth)
+    assert answer.status_code in (200, 201), answer.text
+    published = eventually(lambda: (a := http.get(stack.url("agenda", "/api/v1/workshops/tf2-ws1/agenda"))).status_code == 200 and a.json())
+    report = stack.url("results", f"/api/v1/reports/{FORUM}")
+    ws1 = eventually(lambda: (w := http.get(report).json()["workshops"][0])["agenda"] and
+                     w["agenda"]["version"] == published["version"] and w)
+    titles = [i["title"] for i in ws1["agenda"]["items"]]
+    assert titles and set(titles) == {i["title"] for i in published["items"]}
+    page = http.get(stack.url("results", f"/berichte/{FORUM}")).text
+    assert titles[0] in page and "Ablauf wie durchgeführt" in page
