@@ -47,6 +47,7 @@ def agenda_calendar(version: dict[str, Any], *, title: str, tz: str, url: str,
     calendar.add("prodid", "-//Themenforum//Agenda//DE")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", title)
     calendar.add("x-wr-timezone", tz)
     items = [AgendaItemData.model_validate(i) for i in version["items"]]
