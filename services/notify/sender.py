@@ -32,6 +32,7 @@ from .store import NotifyStore
 
 log = structlog.get_logger()
 CATALOGUE_GRACE_S = 60  # after this a mail goes out even without titles (ids stand in for them)
+CACHE_S = 2.0  # catalogue facts change rarely; a burst of mails shares one read
 
 
 class TokenBucket:
@@ -60,6 +61,7 @@ class MailSender:
     def __init__(self, runtime: Any, settings: NotifySettings) -> None:
         self.runtime, self.settings = runtime, settings
         self.bucket = TokenBucket(settings.mail_rate_per_s, settings.mail_burst)
+        self.cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
     @property
     def store(self) -> NotifyStore:
@@ -101,11 +103,14 @@ class MailSender:
         delivery = await self.store.claim_due(utcnow())
         if delivery is None:
             return False
-        if await self._catalogue_missing(delivery):
+        facts = await self._facts(delivery)
+        if self._hold(delivery, facts):
+            await self.store.mark(delivery["_id"], {"status": "pending", "attempts": delivery["attempts"] - 1,
+                                                    "next_attempt_at": utcnow() + timedelta(seconds=1)})
             return True
         await self.bucket.take()
         try:
-            message = build_message(delivery, await self.context(delivery), mail_from=self.settings.mail_from)
+            message = build_message(delivery, self.context(delivery, facts), mail_from=self.settings.mail_from)
         except Exception as exc:  # noqa: BLE001 - a mail that cannot be rendered never will be: fail it now
             await self._failed(delivery, exc, permanent=True)
             return True
@@ -119,34 +124,43 @@ class MailSender:
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self._failed(delivery, exc)
             return True
-        await self.store.mark(delivery["_id"], {"status": "sent", "sent_at": utcnow(), "last_error": None})
         await self._report(delivery, "notification.sent", NotificationSent(
             notification_id=delivery["_id"], recipient_id=delivery["recipient_id"], template=delivery["template"],
-            cause_event_id=delivery["cause_event_id"], forum_id=delivery.get("forum_id"), sent_at=utcnow()))
+            cause_event_id=delivery["cause_event_id"], forum_id=delivery.get("forum_id"), sent_at=utcnow()),
+            {"status": "sent", "sent_at": utcnow(), "last_error": None})
         log.info("mail.sent", delivery_id=delivery["_id"], template=delivery["template"])
         return True
 
-    async def _catalogue_missing(self, delivery: dict[str, Any]) -> bool:
-        """Hold a young mail a little while its forum or workshop is not projected yet (topics race at start)."""
-        store = self.store
-        missing = (delivery.get("forum_id") and not await store.forum(delivery["forum_id"])) or (
-            delivery.get("workshop_id") and not await store.workshop(delivery["workshop_id"]))
-        if not missing or utcnow() - delivery["created_at"] > timedelta(seconds=CATALOGUE_GRACE_S):
-            return False
-        await store.mark(delivery["_id"], {"status": "pending", "attempts": delivery["attempts"] - 1,
-                                           "next_attempt_at": utcnow() + timedelta(seconds=1)})
-        return True
+    async def _facts(self, delivery: dict[str, Any]) -> dict[str, Any]:
+        """Recipient and catalogue facts for a mail (catalogue cached briefly: bursts share them)."""
+        return {"recipient": await self.store.recipient(delivery["recipient_id"]),
+                "forum": await self._cached("forum", delivery.get("forum_id")),
+                "workshop": await self._cached("workshop", delivery.get("workshop_id")),
+                "agenda": await self._cached("agenda", delivery.get("workshop_id"))}
 
-    async def context(self, delivery: dict[str, Any]) -> dict[str, Any]:
+    async def _cached(self, kind: str, key: str | None) -> dict[str, Any] | None:
+        if not key:
+            return None
+        hit = self.cache.get((kind, key))
+        if hit and time.monotonic() - hit[0] < CACHE_S:
+            return hit[1]
+        value = await getattr(self.store, kind)(key)
+        if value is not None:
+            self.cache[(kind, key)] = (time.monotonic(), value)
+        return value
+
+    @staticmethod
+    def _hold(delivery: dict[str, Any], facts: dict[str, Any]) -> bool:
+        """Hold a young mail a little while its forum or workshop is not projected yet (topics race at start)."""
+        missing = (delivery.get("forum_id") and not facts["forum"]) or (delivery.get("workshop_id") and not facts["workshop"])
+        return bool(missing) and utcnow() - delivery["created_at"] < timedelta(seconds=CATALOGUE_GRACE_S)
+
+    def context(self, delivery: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
         """The template context from the delivery and the current projections."""
-        store = self.store
-        recipient = await store.recipient(delivery["recipient_id"]) or {}
+        recipient = facts["recipient"] or {}
         delivery["language"] = delivery.get("language") or recipient.get("language") or "de"
-        return mail_context(
-            delivery, recipient=recipient, forum=await store.forum(delivery.get("forum_id")),
-            workshop=await store.workshop(delivery.get("workshop_id")), agenda=await store.agenda(delivery.get("workshop_id")),
-            report_base_url=self.settings.results_public_url,
-        )
+        return mail_context(delivery, recipient=recipient, forum=facts["forum"], workshop=facts["workshop"],
+                            agenda=facts["agenda"], report_base_url=self.settings.results_public_url)
 
     async def _failed(self, delivery: dict[str, Any], exc: Exception, *, permanent: bool = False) -> None:
         code = getattr(exc, "code", None)
@@ -155,11 +169,10 @@ class MailSender:
         reply = f"{code} " if isinstance(code, int) and code > 0 else ""
         error = f"{type(exc).__name__}: {reply}{getattr(exc, 'message', '') or exc}"[:500]
         if permanent or attempts >= self.settings.mail_max_attempts:
-            await self.store.mark(delivery["_id"], {"status": "failed", "last_error": error})
             await self._report(delivery, "notification.failed", NotificationFailed(
                 notification_id=delivery["_id"], recipient_id=delivery["recipient_id"], template=delivery["template"],
                 cause_event_id=delivery["cause_event_id"], forum_id=delivery.get("forum_id"), attempts=attempts,
-                error=error, permanent=permanent))
+                error=error, permanent=permanent), {"status": "failed", "last_error": error})
             await self._dead_letter(delivery, error)
             log.warning("mail.failed", delivery_id=delivery["_id"], permanent=permanent, attempts=attempts)
         else:
@@ -182,14 +195,16 @@ class MailSender:
         except Exception as exc:  # noqa: BLE001 - the delivery log keeps the failure even if the bus is away
             log.warning("mail.dead_letter_failed", error=type(exc).__name__)
 
-    async def _report(self, delivery: dict[str, Any], type_: str, data: Any) -> None:
+    async def _report(self, delivery: dict[str, Any], type_: str, data: Any, fields: dict[str, Any]) -> None:
+        """Record the outcome and its event in one transaction (the outbox publishes the event)."""
         uow: UnitOfWork = self.runtime.unit_of_work(cause=f"delivery:{delivery['_id']}:{type_}",
                                                     correlation_id=delivery["cause_event_id"])
 
         async def work(u: UnitOfWork) -> None:
+            await NotifyStore(u.db).mark(delivery["_id"], fields, u.session)
             u.emit(type_, subject=delivery["recipient_id"], data=data)
 
         try:
             await uow.run(work)
         except AlreadyProcessed:
-            pass
+            await self.store.mark(delivery["_id"], fields)  # reported before: just make the log agree
