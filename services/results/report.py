@@ -42,7 +42,12 @@ def _euro(value: int) -> str:
     return f"{value:,} €".replace(",", ".")
 
 
-templates.env.filters.update(datum=_datum, uhrzeit=_uhrzeit, euro=_euro)
+def _raum(room_id: str | None) -> str:
+    """A readable room name: agenda events carry only the room id (e.g. `raum-emscher`)."""
+    return " ".join(part.capitalize() for part in (room_id or "").replace("_", "-").split("-"))
+
+
+templates.env.filters.update(datum=_datum, uhrzeit=_uhrzeit, euro=_euro, raum=_raum)
 GROUPS = {g.value: label for g, label in ACTOR_GROUP_LABELS_DE.items()}
 # Fields of a sketch that may name a person: they stay in the capture tool, never in the report.
 PERSONAL_SKETCH_FIELDS = ("contact",)

@@ -38,6 +38,7 @@ def test_the_html_report_is_german_with_charts_agenda_and_the_trail():
     html = report.render_html(None, data())
     assert "Ergebnisbericht" in html and "25.03.2027" in html and "09:30–10:00" in html
     assert html.count("<svg") == 3 and "250.000 €" in html
+    assert "Workshop 1: <strong>Lotsennetz Ruhr</strong> (4 Punkte)" in html
     assert "Entstanden aus: „Förderlotsen“ (1 Punkte)" in html and "4 Punkte von 2 Teilnehmenden" in html
 
 
