@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.events import utcnow
+from shared.events import CATALOGUE, utcnow
+from shared.events.agenda import BreakoutGroup, BreakoutGroupsFormed
 from shared.store import UnitOfWork
 
 from .breakout import Member, balance_report, default_group_count, form_groups
@@ -30,6 +32,11 @@ async def form_for_workshop(uow: UnitOfWork, workshop_id: str, count: int | None
                    for n, g in enumerate(groups)],
     }
     await store.save_groups(workshop_id, doc, uow.session)
+    if "agenda.groups_formed" in CATALOGUE:  # the event type waits for its catalogue entry
+        uow.emit("agenda.groups_formed", subject=workshop_id, data=BreakoutGroupsFormed(
+            workshop_id=workshop_id, forum_id=workshop["forum_id"], trigger=trigger,
+            groups=[BreakoutGroup(number=n + 1, registration_ids=[m.registration_id for m in g],
+                                  by_actor_group=dict(Counter(m.actor_group for m in g))) for n, g in enumerate(groups)]))
     return doc
 
 

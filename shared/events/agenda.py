@@ -63,3 +63,20 @@ class AgendaConflictDetected(BaseModel):
     workshop_id: str
     forum_id: str
     conflicts: list[Conflict]
+
+
+class BreakoutGroup(BaseModel):
+    """One breakout group: pseudonymous members only (names stay in the agenda service)."""
+
+    number: int = Field(ge=1)
+    registration_ids: list[str]
+    by_actor_group: dict[str, int] = Field(default_factory=dict)
+
+
+class BreakoutGroupsFormed(BaseModel):
+    """Breakout groups for a workshop's working phases were formed (on staff request or when selection is final)."""
+
+    workshop_id: str
+    forum_id: str
+    trigger: str = Field(description="`staff` or `selection.finalized`.")
+    groups: list[BreakoutGroup]
