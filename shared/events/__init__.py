@@ -40,6 +40,7 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec("agenda.published", topics.AGENDA, agenda.AgendaPublished),
         EventSpec("agenda.updated", topics.AGENDA, agenda.AgendaUpdated),
         EventSpec("agenda.conflict_detected", topics.AGENDA, agenda.AgendaConflictDetected),
+        EventSpec("agenda.groups_formed", topics.AGENDA, agenda.BreakoutGroupsFormed),
         EventSpec("result.idea_captured", topics.RESULTS, results.IdeaCaptured),
         EventSpec("result.sketch_submitted", topics.RESULTS, results.SketchSubmitted),
         EventSpec("result.vote_cast", topics.RESULTS, results.VoteCast),

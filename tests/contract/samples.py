@@ -35,6 +35,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                        "diff": {"changed": [{"item_id": "i1", "before": {"room": "Saal B"}, "after": {"room": "Saal A"}}]}},
     "agenda.conflict_detected": {"workshop_id": "tf2-ws1", "forum_id": "themenforum-2",
                                  "conflicts": [{"kind": "room_too_small", "message": "Saal A fasst 20.", "item_ids": ["i1"]}]},
+    "agenda.groups_formed": {"workshop_id": "tf2-ws1", "forum_id": "themenforum-2", "trigger": "staff",
+                             "groups": [{"number": 1, "registration_ids": ["r1", "r2"], "by_actor_group": {"company": 2}}]},
     "result.idea_captured": {"idea_id": "d1", "workshop_id": "tf2-ws1", "forum_id": "themenforum-2", "title": "Förderlotse"},
     "result.sketch_submitted": {"sketch_id": "s1", "workshop_id": "tf2-ws1", "forum_id": "themenforum-2",
                                 "title": "Digitaler Förderlotse", "idea_ids": ["d1"], "funding_need_eur": 250000},
