@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 from datetime import timedelta
@@ -81,6 +82,8 @@ class MailSender:
         finally:
             for worker in workers:
                 worker.cancel()
+            # Wait for them: a worker finishes the mail it is handing over before the store closes.
+            await asyncio.gather(*workers, return_exceptions=True)
 
     async def _worker(self) -> None:
         while True:
@@ -103,17 +106,31 @@ class MailSender:
         delivery = await self.store.claim_due(utcnow())
         if delivery is None:
             return False
-        facts = await self._facts(delivery)
-        if self._hold(delivery, facts):
-            await self.store.mark(delivery["_id"], {"status": "pending", "attempts": delivery["attempts"] - 1,
-                                                    "next_attempt_at": utcnow() + timedelta(seconds=1)})
-            return True
-        await self.bucket.take()
+        try:
+            facts = await self._facts(delivery)
+            if self._hold(delivery, facts):
+                await self._unclaim(delivery, utcnow() + timedelta(seconds=1))
+                return True
+            await self.bucket.take()
+        except asyncio.CancelledError:
+            await self._unclaim(delivery, utcnow())  # stopped before any SMTP: nothing was sent
+            raise
         try:
             message = build_message(delivery, self.context(delivery, facts), mail_from=self.settings.mail_from)
         except Exception as exc:  # noqa: BLE001 - a mail that cannot be rendered never will be: fail it now
             await self._failed(delivery, exc, permanent=True)
             return True
+        handover = asyncio.ensure_future(self._deliver(delivery, message))
+        try:
+            await asyncio.shield(handover)
+        except asyncio.CancelledError:
+            # Stopping: let the SMTP conversation and its record finish rather than leave the mail `sending`.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(handover, self.settings.smtp_timeout_s)
+            raise
+        return True
+
+    async def _deliver(self, delivery: dict[str, Any], message: Any) -> None:
         try:
             await aiosmtplib.send(
                 message, hostname=self.settings.smtp_host, port=self.settings.smtp_port,
@@ -123,13 +140,16 @@ class MailSender:
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self._failed(delivery, exc)
-            return True
+            return
         await self._report(delivery, "notification.sent", NotificationSent(
             notification_id=delivery["_id"], recipient_id=delivery["recipient_id"], template=delivery["template"],
             cause_event_id=delivery["cause_event_id"], forum_id=delivery.get("forum_id"), sent_at=utcnow()),
             {"status": "sent", "sent_at": utcnow(), "last_error": None})
         log.info("mail.sent", delivery_id=delivery["_id"], template=delivery["template"])
-        return True
+
+    async def _unclaim(self, delivery: dict[str, Any], at: Any) -> None:
+        """Give a claimed delivery back untouched (the attempt did not happen)."""
+        await self.store.mark(delivery["_id"], {"status": "pending", "attempts": delivery["attempts"] - 1, "next_attempt_at": at})
 
     async def _facts(self, delivery: dict[str, Any]) -> dict[str, Any]:
         """Recipient and catalogue facts for a mail (catalogue cached briefly: bursts share them)."""

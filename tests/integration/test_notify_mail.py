@@ -226,3 +226,32 @@ def test_staff_see_the_delivery_log_and_preview_every_template(stack, http):
         assert b"text/calendar" in eml.content
         page = browser.get(stack.url("notify", "/staff/deliveries"))
         assert page.status_code == 200 and "Versandprotokoll" in page.text and "@" not in page.text.split("<main", 1)[1]
+
+
+def test_finalised_results_and_an_erasure_request_reach_the_right_people(stack, mongo):
+    from shared.events.participants import ParticipantErasureRequested
+    from shared.events.results import ResultFinalized
+
+    forum = new_forum(stack, mongo)
+    present, absent = Person(forum, "en"), Person(forum)
+    produce(stack.bootstrap, "forum.registrations", [present.submitted(), absent.submitted()])
+    produce(stack.bootstrap, "forum.selection", [present.decided("accepted"), absent.decided("rejected", workshop=None)])
+    eventually(lambda: decision_mails(stack, present) and decision_mails(stack, absent))
+    ws_id = f"{forum}-ws1"
+    finalized = make_event("result.finalized", subject=ws_id, source="test",
+                           data=ResultFinalized(workshop_id=ws_id, forum_id=forum, version=1, ideas=4))
+    produce(stack.bootstrap, "forum.results", [(ws_id.encode(), encode(finalized))])
+    report = eventually(lambda: mails_of(stack, present, "report_available"))[0]
+    assert report["Subject"].startswith("The results are out") and f"/api/v1/reports/{forum}" in report.get_body(("plain",)).get_content()
+    assert not mails_of(stack, absent, "report_available")
+
+    erase = make_event("participant.erasure_requested", subject=absent.participant_id, source="test",
+                       data=ParticipantErasureRequested(participant_id=absent.participant_id))
+    produce(stack.bootstrap, "forum.participants", [(absent.participant_id.encode(), encode(erase))])
+    erased = read_topic(stack.bootstrap, "forum.participants", until=lambda ms: any(
+        e["type"] == "participant.erased" and e["data"] == {"participant_id": absent.participant_id, "service": "notify"}
+        for e in events(ms)))
+    assert erased
+    db = mongo["themenforum_notify"]
+    assert db.recipients.find_one({"_id": absent.participant_id}) is None
+    assert all(d["to"] is None and d["context"] == {} for d in db.deliveries.find({"recipient_id": absent.participant_id}))
