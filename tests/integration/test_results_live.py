@@ -91,11 +91,21 @@ def rebuild(stack, *args):
 
 
 def test_the_read_models_rebuilt_from_the_topics_equal_the_live_ones(stack, http, mongo):
+    from shared.events import encode, make_event
+    from shared.events.results import IdeaCaptured
+    from tests.kafka import produce
+
     reg = http.post(stack.url("registration", "/api/v1/registrations"), json=person(preferences=["tf2-ws1"])).json()
+    # Many records in one produce batch: the embedded broker's end offsets count batches, the rebuild must not.
+    ideas = [make_event("result.idea_captured", subject="rb-ws", source="test", data=IdeaCaptured(
+        idea_id=f"rb-{i}", workshop_id="rb-ws", forum_id="rebuild-forum", title=f"Idee {i}")) for i in range(60)]
+    produce(stack.bootstrap, "forum.results", [(b"rb-ws", encode(e)) for e in ideas])
     db = mongo["themenforum_results"]
     eventually(lambda: db.decisions.find_one({"_id": reg["id"]}))
+    eventually(lambda: db.reporting_ideas.count_documents({"forum_id": "rebuild-forum"}) == 60, timeout=60)
     outcome = eventually(lambda: (o := rebuild(stack))["equal"] and o, timeout=60, interval=2)
-    assert outcome["events"] > 0 and db.rebuild_decisions.count_documents({}) == db.decisions.count_documents({}) > 0
+    assert outcome["events"] > 60 and db.rebuild_decisions.count_documents({}) == db.decisions.count_documents({}) > 0
+    assert db.rebuild_reporting_ideas.count_documents({"forum_id": "rebuild-forum"}) == 60
     # A damaged read model is found, and --swap repairs it from the topics.
     cell = db.reporting_participation.find_one({"accepted": {"$gte": 1}})
     db.reporting_participation.update_one({"_id": cell["_id"]}, {"$inc": {"accepted": 100}})
