@@ -90,6 +90,12 @@ async def _workshop_page(request: Request, workshop_id: str, *, errors: dict[str
     sketches = sorted(await store.of_workshop("sketches", workshop_id), key=lambda s: (-tally.get(s["_id"], 0), s["title"].lower()))
     clusters = sorted({i["cluster"] for i in ideas if i.get("cluster")})
     voters = [v for v in await store.of_workshop("voters", workshop_id) if v.get("active")]
+    editing = request.query_params.get("skizze")
+    if editing and not values and (sketch := await store.get("sketches", editing)) and sketch["workshop_id"] == workshop_id:
+        values = {**{k: v for k, v in sketch.items() if isinstance(v, str)}, "sketch_title": sketch["title"], "sketch_id": editing,
+                  "funding_need_eur": "" if sketch.get("funding_need_eur") is None else str(sketch["funding_need_eur"]),
+                  "funding_instruments": ", ".join(sketch.get("funding_instruments", [])),
+                  "partners": sketch.get("partners", []), "idea_ids": sketch.get("idea_ids", [])}
     return _render(request, "moderation.html", status, ws=ws, state=await store.workshop_state(workshop_id), ideas=ideas,
                    sketches=sketches, tally=tally, clusters=clusters, voters=len(voters), errors=errors or {},
                    values=values or {}, csrf=csrf_token(request), request_id=uuid.uuid4().hex,
@@ -110,7 +116,8 @@ async def moderation_post(request: Request, workshop_id: str, staff: StaffMember
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     action = str(form.get("action", ""))
-    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    values: dict[str, Any] = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    values.update(partners=form.getlist("partners"), idea_ids=form.getlist("idea_ids"), actor_groups=form.getlist("actor_groups"))
     runtime = _runtime(request)
     try:
         if action == "idea":
@@ -129,7 +136,8 @@ async def moderation_post(request: Request, workshop_id: str, staff: StaffMember
                 title=values.get("sketch_title", ""), problem=values.get("problem", ""), goal=values.get("goal", ""),
                 partners=form.getlist("partners"), timeline=values.get("timeline", ""), funding_need_eur=need or None,
                 funding_instruments=_list(values.get("funding_instruments", "")), next_steps=values.get("next_steps", ""),
-                contact=values.get("contact", ""), idea_ids=form.getlist("idea_ids"), request_id=values.get("request_id"))
+                contact=values.get("contact", ""), idea_ids=form.getlist("idea_ids"), request_id=values.get("request_id"),
+                sketch_id=values.get("sketch_id") or None)
             await capture.submit_sketch(runtime, workshop_id, body)
             ok = "skizze"
         elif action == "dots":

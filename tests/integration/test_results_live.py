@@ -131,12 +131,23 @@ def test_a_moderator_captures_an_idea_in_the_browser_form_with_csrf_and_german_e
         empty = browser.post(page, data={"csrf_token": token, "action": "idea", "title": ""})
         assert empty.status_code == 422 and "error-summary" in empty.text
         assert browser.post(page, data={"csrf_token": "forged", "action": "idea", "title": "x"}).status_code == 403
+        sketch = browser.post(stack.url("results", "/api/v1/workshops/tf2-ws3/sketches"), headers=stack.auth,
+                              json={"title": "Datenraum", "partners": ["municipality"]}).json()
+        edit = browser.get(page, params={"skizze": sketch["sketch_id"]})
+        assert 'value="Datenraum"' in edit.text and "Projektskizze überarbeiten" in edit.text
+        revised = browser.post(page, data={"csrf_token": token, "action": "sketch", "sketch_id": sketch["sketch_id"],
+                                           "sketch_title": "Datenraum Ruhr 2.0", "partners": ["municipality", "research"],
+                                           "request_id": "edit-1"}, follow_redirects=False)
+        assert revised.status_code == 303
+        results = browser.get(stack.url("results", "/api/v1/workshops/tf2-ws3/results"), headers=stack.auth).json()
+        latest = next(s for s in results["sketches"] if s["sketch_id"] == sketch["sketch_id"])
+        assert latest["revision"] == 2 and latest["title"] == "Datenraum Ruhr 2.0" and latest["partners"] == ["municipality", "research"]
         dashboard = browser.get(stack.url("results", "/dashboard"))
         assert dashboard.status_code == 200 and 'src="/results-static/dashboard.js"' in dashboard.text
         assert not re.search(r"<script(?![^>]*\bsrc=)", dashboard.text)  # no inline scripts
         assert browser.get(stack.url("results", "/results-static/dashboard.js")).status_code == 200
-        snapshot = browser.get(stack.url("results", f"/api/v1/dashboard/{FORUM}")).json()
-        assert snapshot["counters"]["registrations"] >= 1 and len(snapshot["workshops"]) == 3
+        snapshot = eventually(lambda: (d := browser.get(stack.url("results", f"/api/v1/dashboard/{FORUM}")).json())["counters"]["sketches"] >= 1 and d)
+        assert [w["id"] for w in snapshot["workshops"]][:3] == ["tf2-ws1", "tf2-ws2", "tf2-ws3"] and "quotas" in snapshot["workshops"][0]
 
 
 def test_a_participant_votes_through_the_personal_link_page(stack, http):
