@@ -15,6 +15,7 @@ from . import batch
 from .selection import group_label
 from .staff_api import OverrideCreate, apply_override, overview, publish_run
 from .store import RegistrationStore
+from .texts import TEXTS
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -28,7 +29,7 @@ async def _page(request: Request, forum_id: str, staff: StaffMember, message: st
     if forum is None:
         raise HTTPException(404, "Veranstaltung nicht gefunden.")
     return templates.TemplateResponse(request, "console.html", {
-        "lang": "de", "forum": forum, "view": await overview(store, forum_id), "staff": staff, "message": message,
+        "lang": "de", "t": TEXTS["de"], "forum": forum, "view": await overview(store, forum_id), "staff": staff, "message": message,
         "run": run, "csrf": csrf_token(request), "rows": await store.listing(forum_id)}, status_code=status)
 
 

@@ -80,6 +80,8 @@ async def submit_form(request: Request, lang: str | None = Query(None, max_lengt
         status, answer = await submit_registration(request, parsed)
     except ValidationError as exc:
         errors = {e["field"].split(".")[0]: e["message"] for e in field_errors(list(exc.errors()))}
+        if "email" in errors:  # the e-mail validator answers in English
+            errors["email"] = TEXTS[lang]["email_invalid"]
         return await _render_form(request, lang, values, errors, status=422)
     except IntakeError as exc:
         return await _render_form(request, lang, values, {exc.field: exc.message}, status=422)
