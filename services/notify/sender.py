@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import time
 from datetime import timedelta
@@ -71,12 +72,16 @@ class MailSender:
     async def run_forever(self) -> None:
         await self.store.release_stale(utcnow() - timedelta(seconds=self.settings.mail_stale_after_s))
         workers = [asyncio.create_task(self._worker(), name=f"mail-worker-{n}") for n in range(self.settings.mail_workers)]
+        stale_every = max(10, int(self.settings.mail_stale_after_s / 2))
         try:
-            while True:
-                await asyncio.sleep(max(10.0, self.settings.mail_stale_after_s / 2))
+            for tick in itertools.count(1):
+                await asyncio.sleep(1.0)
                 try:
-                    await self.store.release_stale(utcnow() - timedelta(seconds=self.settings.mail_stale_after_s))
+                    # A decision and the registration with the address can be handled at the same moment in
+                    # two transactions that do not see each other; this sweep bounds that delay to a second.
                     await self.release_known_recipients()
+                    if tick % stale_every == 0:
+                        await self.store.release_stale(utcnow() - timedelta(seconds=self.settings.mail_stale_after_s))
                 except Exception as exc:  # noqa: BLE001 - housekeeping must outlive passing outages
                     log.warning("mail.housekeeping_error", error=type(exc).__name__)
         finally:

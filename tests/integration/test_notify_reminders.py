@@ -11,8 +11,7 @@ import httpx
 from shared import embedded
 from shared.embedded import Child
 from shared.launcher import wait_ready
-from shared.testing import eventually
-from tests.integration.test_notify_mail import Person, mails_of, new_forum, settled
+from tests.integration.test_notify_mail import soon, Person, mails_of, new_forum, settled
 from tests.kafka import produce
 
 STARTS_ON = date(2027, 1, 20)  # reminders due 2027-01-13 and 2027-01-19, 09:00 Berlin (08:00 UTC)
@@ -54,8 +53,8 @@ def test_reminders_fire_once_with_two_instances_and_across_a_restart(stack, http
     waiting = Person(forum)
     produce(stack.bootstrap, "forum.registrations", [p.submitted() for p in (*people, waiting)])
     produce(stack.bootstrap, "forum.selection", [*(p.decided("accepted") for p in people), waiting.decided("waitlisted", position=1)])
-    eventually(lambda: all(mails_of(stack, p, "accepted") for p in people) and mails_of(stack, waiting, "waitlisted"))
-    planned = eventually(lambda: len(r := reminders(stack, http, forum)) == 2 and r)
+    soon(lambda: all(mails_of(stack, p, "accepted") for p in people) and mails_of(stack, waiting, "waitlisted"))
+    planned = soon(lambda: len(r := reminders(stack, http, forum)) == 2 and r)
     assert {r["status"] for r in planned.values()} == {"scheduled"}
     week_id = planned[7]["id"]
 
@@ -68,7 +67,7 @@ def test_reminders_fire_once_with_two_instances_and_across_a_restart(stack, http
             wait_ready(child, timeout=90)
             fired = [f for fut in calls for f in fut.result()]
         assert fired.count(planned[7]["id"]) <= 1  # B's own loop may have been first
-        eventually(lambda: reminders(stack, http, forum)[7]["status"] == "fired")
+        soon(lambda: reminders(stack, http, forum)[7]["status"] == "fired")
         assert reminders(stack, http, forum)[1]["status"] == "scheduled"
 
         # Both instances race for the day-before reminder: exactly one call wins it.
@@ -84,9 +83,9 @@ def test_reminders_fire_once_with_two_instances_and_across_a_restart(stack, http
     child = second_instance(stack, DAY_BEFORE, "notify-b2")
     try:
         assert run_at(f"http://127.0.0.1:{child.port}/api/v1/reminders/run", stack.auth, DAY_BEFORE) == []
-        eventually(lambda: settled(mongo))
+        soon(lambda: settled(mongo))
         for p in people:
-            eventually(lambda p=p: len(mails_of(stack, p, "reminder")) == 2)
+            soon(lambda p=p: len(mails_of(stack, p, "reminder")) == 2)
         time.sleep(1)  # a few more ticks of B's scheduler loop
         assert all(r["status"] == "fired" for r in reminders(stack, http, forum).values())
     finally:

@@ -14,8 +14,7 @@ import pytest
 
 from services.notify.webhooks import SIGNATURE_HEADER, verify
 from shared import embedded
-from shared.testing import eventually
-from tests.integration.test_notify_mail import Person, consumed, new_forum
+from tests.integration.test_notify_mail import soon, Person, consumed, new_forum
 from tests.kafka import produce
 
 
@@ -72,11 +71,11 @@ def test_each_event_reaches_the_webhook_once_signed_despite_a_forced_retry(stack
         produce(stack.bootstrap, "forum.selection", decisions + [decisions[0]])  # one redelivered
         ids = [json.loads(v)["id"] for _, v in decisions]
         for event_id in ids:
-            eventually(lambda event_id=event_id: [c["status"] for c in receiver.of(event_id)] == [503, 200], timeout=30)
+            soon(lambda event_id=event_id: [c["status"] for c in receiver.of(event_id)] == [503, 200], timeout=60)
 
         marker = people[0].decided("rejected", workshop=None)  # same key, after the redelivered copy
         produce(stack.bootstrap, "forum.selection", [marker])
-        eventually(lambda: [c["status"] for c in receiver.of(json.loads(marker[1])["id"])] == [503, 200], timeout=30)
+        soon(lambda: [c["status"] for c in receiver.of(json.loads(marker[1])["id"])] == [503, 200], timeout=60)
         assert consumed(mongo, [v for _, v in decisions])
         for event_id in ids:
             calls = receiver.of(event_id)
