@@ -146,6 +146,12 @@ async def publish(request: Request, run_id: str, _staff: StaffMember = Depends(r
     return await publish_run(request, run_id)
 
 
+def _cell(value: Any) -> Any:
+    """A spreadsheet-safe cell: lists joined, and text that a spreadsheet would run as a formula defused."""
+    text = ", ".join(value) if isinstance(value, list) else ("" if value is None else value)
+    return "'" + text if isinstance(text, str) and text[:1] in ("=", "+", "-", "@") else text
+
+
 def _row(d: dict[str, Any]) -> dict[str, Any]:
     return {"id": d["_id"], **{k: d.get(k) for k in EXPORT_FIELDS if k != "id"}}
 
@@ -155,7 +161,7 @@ async def export(request: Request, forum_id: str, fmt: Literal["csv", "xlsx"], s
                  _staff: StaffMember = Depends(require_staff)) -> Response:
     rows = [_row(d) for d in await _store(request).listing(forum_id, status)]
     rows.sort(key=lambda r: (r["status"] or "", r["workshop_id"] or "", r["last_name"] or ""))
-    flat = [[", ".join(v) if isinstance(v, list) else ("" if v is None else v) for v in r.values()] for r in rows]
+    flat = [[_cell(v) for v in r.values()] for r in rows]
     name = f"teilnehmende-{forum_id}.{fmt}"
     if fmt == "csv":
         out = io.StringIO()
