@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import random
-import threading
 import time
 from collections import Counter, defaultdict
 from typing import Any
@@ -188,7 +187,8 @@ def test_the_same_with_the_registration_service_killed_mid_stream_and_restarted(
 
     def crash_and_restart() -> None:
         stack.kill_service("registration")  # SIGKILL, mid-stream
-        threading.Thread(target=stack.start_service, args=("registration",), daemon=True).start()
+        # Started from the main thread: the child dies with the thread that spawned it (PDEATHSIG).
+        stack.services["registration"].start()
 
     answers = asyncio.run(submit_all(stack, bodies(forum_id, list(workshops), seed=4), cancel_share=0.08,
                                      on_half=crash_and_restart))
