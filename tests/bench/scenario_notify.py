@@ -44,7 +44,7 @@ def _sink_times(stack: Stack, wanted: set[str]) -> dict[str, float]:
 
 
 async def run(stack: Stack) -> list[Result]:
-    n = int(os.environ.get("BENCH_NOTIFY_N", 300))
+    n = int(os.environ.get("BENCH_NOTIFY_N", 200))
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url)
     db = client["themenforum_notify"]
     forum = f"bench-{uuid.uuid4().hex[:6]}"
