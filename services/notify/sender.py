@@ -57,6 +57,42 @@ class TokenBucket:
                 await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
+class SmtpConnection:
+    """One worker's SMTP session, reused for a burst of mails (saves the connect and EHLO per mail).
+
+    Any error drops it (the delivery is retried by the usual backoff); so does a pause longer than
+    `IDLE_S`, so that a server's idle timeout never fails a mail.
+    """
+
+    IDLE_S = 10.0
+
+    def __init__(self, settings: NotifySettings) -> None:
+        self.settings, self.client, self.used = settings, None, 0.0
+
+    async def send(self, message: Any) -> None:
+        if self.client is None or not self.client.is_connected or time.monotonic() - self.used > self.IDLE_S:
+            await self.close()
+            s = self.settings
+            self.client = aiosmtplib.SMTP(
+                hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_user,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                start_tls=s.smtp_starttls, use_tls=s.smtp_tls, timeout=s.smtp_timeout_s)
+            await self.client.connect()
+        try:
+            await self.client.send_message(message)
+        except BaseException:
+            await self.close()
+            raise
+        self.used = time.monotonic()
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None and client.is_connected:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.quit(), 2)
+            client.close()
+
+
 class MailSender:
     """The loops that drain due deliveries (several SMTP conversations at once)."""
 
@@ -91,9 +127,10 @@ class MailSender:
             await asyncio.gather(*workers, return_exceptions=True)
 
     async def _worker(self) -> None:
+        connection = SmtpConnection(self.settings)
         while True:
             try:
-                while await self.send_one():
+                while await self.send_one(connection):
                     pass
             except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
                 log.warning("mail.loop_error", error=type(exc).__name__)
@@ -106,8 +143,8 @@ class MailSender:
             if person:
                 await self.store.release_waiting(delivery["recipient_id"], person["email"], utcnow(), None)
 
-    async def send_one(self) -> bool:
-        """Send the next due delivery; False when none is due."""
+    async def send_one(self, connection: SmtpConnection | None = None) -> bool:
+        """Send the next due delivery (over the worker's connection, else a new one); False when none is due."""
         delivery = await self.store.claim_due(utcnow())
         if delivery is None:
             return False
@@ -125,7 +162,9 @@ class MailSender:
         except Exception as exc:  # noqa: BLE001 - a mail that cannot be rendered never will be: fail it now
             await self._failed(delivery, exc, permanent=True)
             return True
-        handover = asyncio.ensure_future(self._deliver(delivery, message))
+        own = connection is None
+        connection = connection or SmtpConnection(self.settings)
+        handover = asyncio.ensure_future(self._deliver(delivery, message, connection))
         try:
             await asyncio.shield(handover)
         except asyncio.CancelledError:
@@ -133,16 +172,14 @@ class MailSender:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(handover, self.settings.smtp_timeout_s)
             raise
+        finally:
+            if own:
+                await connection.close()
         return True
 
-    async def _deliver(self, delivery: dict[str, Any], message: Any) -> None:
+    async def _deliver(self, delivery: dict[str, Any], message: Any, connection: SmtpConnection) -> None:
         try:
-            await aiosmtplib.send(
-                message, hostname=self.settings.smtp_host, port=self.settings.smtp_port,
-                username=self.settings.smtp_user,
-                password=self.settings.smtp_password.get_secret_value() if self.settings.smtp_password else None,
-                start_tls=self.settings.smtp_starttls, use_tls=self.settings.smtp_tls, timeout=self.settings.smtp_timeout_s,
-            )
+            await connection.send(message)
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self._failed(delivery, exc)
             return
@@ -189,6 +226,8 @@ class MailSender:
 
     async def _failed(self, delivery: dict[str, Any], exc: Exception, *, permanent: bool = False) -> None:
         code = getattr(exc, "code", None)
+        if code is None and getattr(exc, "recipients", None):  # SMTPRecipientsRefused: the first refusal decides
+            code = getattr(exc.recipients[0], "code", None)  # type: ignore[attr-defined]
         permanent = permanent or is_permanent(code if isinstance(code, int) else None)
         attempts = delivery["attempts"]
         reply = f"{code} " if isinstance(code, int) and code > 0 else ""

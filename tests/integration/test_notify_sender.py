@@ -143,3 +143,30 @@ async def test_a_claim_lost_in_a_crash_is_sent_again_with_the_same_message_id(se
     doc = await drain(sender, delivery["_id"], {"sent"})
     assert doc["attempts"] == 2 and len(smtp.accepted) == 1
     assert f"Message-ID: {message_id(delivery['_id'])}".encode() in smtp.accepted[0]
+
+
+class RefusingRecipients(ScriptedSMTP):
+    """Refuses the recipient itself (a permanent RCPT error, before DATA)."""
+
+    async def handle_RCPT(self, _server: Any, _session: Any, _envelope: Any, _address: str, _options: Any) -> str:
+        self.attempts += 1
+        return "550 5.1.1 No such user"
+
+
+async def test_a_worker_reuses_its_connection_and_a_refused_recipient_fails_at_once(sender_with):
+    from services.notify.sender import SmtpConnection
+
+    sender, smtp = await sender_with([])
+    connection = SmtpConnection(sender.settings)
+    first, second = await queue_one(sender), await queue_one(sender)
+    assert await sender.send_one(connection) and await sender.send_one(connection)
+    assert len(smtp.accepted) == 2 and connection.client is not None and connection.client.is_connected
+    await connection.close()
+    for d in (first, second):
+        assert (await sender.runtime.db.deliveries.find_one({"_id": d["_id"]}))["status"] == "sent"
+
+    refusing, server = await sender_with([])
+    server.__class__ = RefusingRecipients
+    delivery = await queue_one(refusing)
+    doc = await drain(refusing, delivery["_id"], {"sent", "failed"})
+    assert doc["status"] == "failed" and doc["attempts"] == 1 and "550" in doc["last_error"]
