@@ -15,14 +15,15 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import httpx
+import pytest
 
 from shared.testing import SEED, eventually
 from tests.conftest import person
 from tests.kafka import events, read_topic
 
 # The issue asks for 2,000; on the embedded stack with all four services on 2 cores that alone takes minutes,
-# so the suite runs 300 by default and SELECTION_LOAD_N=2000 runs the full size.
-N = int(os.environ.get("SELECTION_LOAD_N", "300"))
+# so the suite runs 200 by default and SELECTION_LOAD_N=2000 runs the full size.
+N = int(os.environ.get("SELECTION_LOAD_N", "200"))
 GROUPS = ["company", "research", "municipality", "chamber", "finance", "civil_society"]
 
 
@@ -173,6 +174,7 @@ async def second_wave(stack: Any, mongo: Any, forum_id: str, workshops: list[str
     answers.update(extra)
 
 
+@pytest.mark.slow
 def test_concurrent_submissions_with_duplicates_and_cancellations(stack, http, mongo):
     forum_id, workshops = seeded_copy(stack, http)
     answers = asyncio.run(submit_all(stack, bodies(forum_id, list(workshops), seed=3), cancel_share=0.08))
@@ -182,6 +184,7 @@ def test_concurrent_submissions_with_duplicates_and_cancellations(stack, http, m
     check_invariants(stack, mongo, forum_id, workshops, answers)
 
 
+@pytest.mark.slow
 def test_the_same_with_the_registration_service_killed_mid_stream_and_restarted(stack, http, mongo):
     forum_id, workshops = seeded_copy(stack, http)
 
