@@ -80,12 +80,30 @@ async def run(stack: Stack) -> list[Result]:
     queued = sorted(d["created_at"].timestamp() - started for d in docs)
     sending = sorted((d["sent_at"] - d["created_at"]).total_seconds() for d in docs)
     split = f"handler queued all by {queued[-1]:.1f} s; queued → sent p50 {sending[len(sending) // 2]:.1f} s"
+    single = await _one_at_a_time(stack, db, forum, ws, people[: int(os.environ.get("BENCH_NOTIFY_SINGLE", 20))])
     await client.close()
     latencies = [(arrived[d] - produced_at[d]) * 1000 for d in arrived]
     elapsed = max(arrived.values()) - started
     return [Result("notify: decisions → accepted mails (with ICS) at the SMTP sink", len(arrived), elapsed, latencies, "mails",
                    note=f"{n} decisions produced at once; latency = produce → sink file; {split}",
-                   floor="kafka")]
+                   floor="kafka"), single]
+
+
+async def _one_at_a_time(stack: Stack, db, forum: str, ws: str, people: list[tuple[str, str]]) -> Result:  # type: ignore[no-untyped-def]
+    """Decision → mail latency without a queue: one waitlisted → accepted move-up at a time."""
+    latencies, started = [], time.time()
+    for reg, pid in people:
+        event = make_event("selection.decided", subject=reg, source="bench", data=SelectionDecided(
+            registration_id=reg, forum_id=forum, participant_id=pid, status="cancelled", workshop_id=None,
+            actor_group="company", decision_seq=2))
+        did = delivery_id(f"decision:{reg}:2", pid, "cancelled")
+        t0 = time.time()
+        produce(stack.bootstrap, "forum.selection", [(reg.encode(), encode(event))])
+        await _wait(lambda: _count(db.deliveries, {"_id": did, "status": "sent"}, 1), timeout=60, interval=0.02)
+        arrived = await asyncio.to_thread(_sink_times, stack, {did})
+        latencies.append((arrived[did] - t0) * 1000)
+    return Result("notify: one decision at a time → mail at the SMTP sink", len(latencies), time.time() - started,
+                  latencies, "mails", note="sequential cancellations; latency = produce → sink file", floor="kafka")
 
 
 async def _count(collection, query, target: int, exact: bool = False) -> bool:  # type: ignore[no-untyped-def]
