@@ -14,6 +14,7 @@ from services.registration.optimiser import Applicant, assign
 from services.registration.selection import WorkshopFill
 from shared.testing import Stack
 from tests.conftest import person
+from tests.integration.selection_support import seeded_copy
 from tests.kafka import read_topic
 
 from .common import Result
@@ -22,8 +23,6 @@ GROUPS = ["company", "research", "municipality", "chamber", "finance", "civil_so
 
 
 def _forum(stack: Stack) -> tuple[str, list[str]]:
-    from tests.integration.test_selection_load import seeded_copy
-
     with httpx.Client(timeout=30) as http:
         forum_id, workshops = seeded_copy(stack, http)
     return forum_id, list(workshops)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from shared.testing import eventually
+from shared.testing import SEED, eventually
 from tests.conftest import person
 
 
@@ -40,3 +41,18 @@ def decided(http: Any, reg: dict[str, Any], timeout: float = 30) -> dict[str, An
 
 def status_of(stack: Any, http: Any, registration_id: str) -> dict[str, Any]:
     return http.get(stack.url("registration", f"/api/v1/registrations/{registration_id}"), headers=stack.auth).json()
+
+
+def seeded_copy(stack: Any, http: Any) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The seeded forum's catalogue under a fresh id; returns it and its workshops' configuration."""
+    forum_id = f"load-{uuid.uuid4().hex[:8]}"
+    commands, workshops = [], {}
+    for cmd in json.loads(SEED.read_text())["commands"]:
+        cmd = json.loads(json.dumps(cmd).replace("themenforum-2", forum_id).replace("tf2-", f"{forum_id}-"))
+        if cmd["command"] == "configure_forum":
+            cmd["forum"]["starts_on"] = cmd["forum"]["ends_on"] = "2029-01-01"
+        if cmd["command"] == "configure_workshop":
+            workshops[cmd["workshop"]["workshop_id"]] = cmd["workshop"]
+        commands.append(cmd)
+    assert http.post(stack.url("registration", "/api/v1/catalogue"), json={"commands": commands}, headers=stack.auth).status_code == 200
+    return forum_id, workshops
