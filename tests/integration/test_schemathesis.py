@@ -90,7 +90,11 @@ WRONG_CONTENT_TYPE: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 # Known bugs: (service, operation, mode) -> reason; the case is xfail(strict) until the bug is fixed.
+AGENDA_VERSION_BUG = (
+    "500 for ?version= beyond 8 bytes (e.g. 23183730578039660085248): `version: int = Query(ge=1)` has no upper "
+    "bound and pymongo cannot encode the int (services/agenda/api.py get_agenda; pages.py public/print/pdf too)")
 KNOWN_BUGS: dict[tuple[str, str, str], str] = {
+    ("agenda", "GET /api/v1/workshops/{workshop_id}/agenda", "anonymous"): AGENDA_VERSION_BUG,
     ("registration", "GET /api/v1/fora/{forum_id}/participants.{fmt}", "staff"): (
         "500 for a forum id outside Latin-1 (and a dropped connection for %0D%0A): the export puts the raw "
         "forum_id into Content-Disposition and does not check that the forum exists "
@@ -172,6 +176,8 @@ def _budget(service: str, label: str, mode: str, secured: bool) -> tuple[int, in
         pos, neg = 5, 5  # every answer is a 401 (or 422 for an unparsable body); a few suffice
     elif mode == "staff" and not secured:
         pos, neg = 8, 6
+    elif mode == "anonymous":
+        pos, neg = 30, 20  # the public surface
     else:
         pos, neg = 25, 15
     if mode == "staff" and (service, label) in NEGATIVE_ONLY_WITH_TOKEN:
@@ -245,6 +251,30 @@ def test_operation_survives_fuzzing(stack: Any, schemas: dict[str, Any], session
     assert sent >= 1
 
 
+@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[("registration", "GET /api/v1/fora/{forum_id}/participants.{fmt}", "staff")])
+@pytest.mark.parametrize("forum_id", ["%E4%B8%AD", "x%0D%0AX-Injected:%201"], ids=["non-latin1", "crlf"])
+def test_export_of_an_odd_forum_id_answers_cleanly(stack: Any, forum_id: str) -> None:
+    """The export with a forum id that cannot go into a header: a clean 404 (or 200), never a 500 or a dropped connection."""
+    try:
+        answer = httpx.get(stack.url("registration", f"/api/v1/fora/{forum_id}/participants.csv"), headers=stack.auth, timeout=30)
+    except httpx.RemoteProtocolError as exc:
+        raise AssertionError(f"connection dropped: {exc}") from exc
+    assert answer.status_code in (200, 404), answer.text[:200]
+    assert "x-injected" not in answer.headers
+
+
+@pytest.mark.xfail(strict=True, reason=AGENDA_VERSION_BUG)
+@pytest.mark.parametrize("path", ["/api/v1/workshops/tf2-ws1/agenda", "/workshops/tf2-ws1", "/workshops/tf2-ws1/print"])
+def test_agenda_version_beyond_eight_bytes_is_refused(stack: Any, path: str) -> None:
+    """An absurd version number is a 4xx (422 or 404), never a 500."""
+    answer = httpx.get(stack.url("agenda", f"{path}?version=23183730578039660085248"), timeout=30)
+    assert 400 <= answer.status_code < 500, f"{path}: {answer.status_code}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "every 422 is documented as FastAPI's HTTPValidationError {detail: [{loc, msg, type}]} but the services answer "
+    "{detail: str, errors: [{field, reason, type, message}]} (shared/http.py validation_error_handler; "
+    "create_app never replaces the documented schema)"))
 def test_validation_errors_match_the_documented_schema(stack: Any, documents: dict[str, dict[str, Any]]) -> None:
     """A 422 answer has the shape the OpenAPI document promises for 422."""
     import jsonschema
@@ -271,3 +301,13 @@ def test_documented_content_type(stack: Any, documents: dict[str, dict[str, Any]
     documented = documents[service]["paths"][template][method.lower()]["responses"]["200"].get("content", {})
     received = answer.headers["content-type"].split(";")[0].strip()
     assert received in documented, f"{label}: {received} not in documented {sorted(documented)}"
+
+
+def test_zz_campaign_size() -> None:
+    """After a full run: a few thousand generated requests went out (not just a handful per operation)."""
+    expected = sum(1 for p in _cases() if not p.marks)
+    if len(SENT) < expected:
+        pytest.skip("only part of the campaign ran (selection with -k)")
+    total = sum(SENT.values())
+    print(f"schemathesis campaign: {total} requests over {len(SENT)} operation/credential pairs")
+    assert total >= 1500, total
