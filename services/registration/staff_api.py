@@ -71,11 +71,13 @@ async def apply_catalogue(request: Request, body: CatalogueCommands, _staff: Sta
     import uuid
 
     changed = 0
+    if any(not isinstance(c.get("forum_id", ""), str) or not isinstance(c.get("command"), str) for c in body.commands):
+        raise HTTPException(422, "Ungültiger Katalogbefehl: `command` und `forum_id` müssen Text sein.")
     for command in body.commands:
         uow = request.app.state.runtime.unit_of_work(cause=f"catalogue:{uuid.uuid4()}")
         try:
             changed += bool(await uow.run(lambda u, c=command: catalogue.apply_command(u, c)))
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise HTTPException(422, f"Ungültiger Katalogbefehl: {exc}") from exc
     return {"changed": changed}
 
