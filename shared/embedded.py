@@ -45,7 +45,11 @@ def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen[bytes] | 
 
 
 def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies, so no orphan outlives the launcher."""
+    """In the child: get SIGTERM when the parent dies, so no orphan outlives the launcher.
+
+    Linux ties this to the THREAD that started the child: start children from a thread
+    that lives as long as they should (the main thread), never from a short-lived worker.
+    """
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 

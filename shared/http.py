@@ -8,7 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,6 +51,40 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
             }
         )
     return out
+
+
+class FieldError(BaseModel):
+    """One refused field."""
+
+    field: str
+    reason: str
+    type: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """What every 4xx with field errors looks like (422, 413)."""
+
+    detail: str
+    errors: list[FieldError] = []
+
+
+def document_error_shape(app: FastAPI) -> None:
+    """Make the OpenAPI document promise the 422 body the services really send."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "HTTPValidationError" in components:
+            shape = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(shape.pop("$defs", {}))
+            components["HTTPValidationError"] = shape
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -150,6 +186,7 @@ def install_common(app: FastAPI, *, service: str, max_body_bytes: int) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    document_error_shape(app)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -175,7 +212,8 @@ def probes_router() -> APIRouter:
         ok = all(checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics")
+    @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+                responses={200: {"content": {"text/plain": {}}}})
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -79,6 +79,7 @@ class Stack:
         self.services[name].kill()
 
     def start_service(self, name: str) -> None:
+        """Start one service again; call from the main thread (see shared.embedded._die_with_parent)."""
         self.services[name].start()
         self.wait_ready(name)
 

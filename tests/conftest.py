@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,9 +16,13 @@ from shared.testing import Stack
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Tansu, SecantusDB, the SMTP sink and all four services, started once per session."""
-    platform = Stack(tmp_path_factory.mktemp("stack"))
+def stack() -> Iterator[Stack]:
+    """Tansu, SecantusDB, the SMTP sink and all four services, started once per session.
+
+    Its folder comes from mkdtemp, not tmp_path_factory: pytest prunes old basetemp folders,
+    and a parallel session on the same machine would delete a running stack's database.
+    """
+    platform = Stack()
     try:
         platform.start()
     except Exception:
@@ -31,6 +36,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     platform.stop()
     if os.environ.get("KEEP_TEST_LOGS"):
         print(f"test logs in {platform.logs}")
+    else:
+        shutil.rmtree(platform.base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

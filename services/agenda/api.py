@@ -52,7 +52,7 @@ def _conflicts(found: list[Any]) -> list[dict[str, Any]]:
 
 # public -----------------------------------------------------------------------------------
 @router.get("/workshops/{workshop_id}/agenda", summary="The published agenda of a workshop (or an earlier version)")
-async def get_agenda(request: Request, workshop_id: str, version: int | None = Query(None, ge=1)) -> dict[str, Any]:
+async def get_agenda(request: Request, workshop_id: str, version: int | None = Query(None, ge=1, le=2**31 - 1)) -> dict[str, Any]:
     agenda = await _store(request).published_agenda(workshop_id, version)
     if agenda is None:
         raise HTTPException(404, "Für diesen Workshop ist noch keine Agenda veröffentlicht.")

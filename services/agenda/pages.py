@@ -86,19 +86,19 @@ async def _published_view(request: Request, workshop_id: str, version: int | Non
 
 
 @router.get("/workshops/{workshop_id}", response_class=HTMLResponse)
-async def public_agenda(request: Request, workshop_id: str, version: int | None = Query(None, ge=1),
+async def public_agenda(request: Request, workshop_id: str, version: int | None = Query(None, ge=1, le=2**31 - 1),
                         lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
     return _render(request, "public.html", await _published_view(request, workshop_id, version, _lang(lang)))
 
 
 @router.get("/workshops/{workshop_id}/print", response_class=HTMLResponse)
-async def printable_agenda(request: Request, workshop_id: str, version: int | None = Query(None, ge=1),
+async def printable_agenda(request: Request, workshop_id: str, version: int | None = Query(None, ge=1, le=2**31 - 1),
                            lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
     return _render(request, "print.html", await _published_view(request, workshop_id, version, _lang(lang)))
 
 
 @router.get("/workshops/{workshop_id}/agenda.pdf")
-async def agenda_pdf(request: Request, workshop_id: str, version: int | None = Query(None, ge=1)) -> Response:
+async def agenda_pdf(request: Request, workshop_id: str, version: int | None = Query(None, ge=1, le=2**31 - 1)) -> Response:
     """The printable view as PDF (for the wall and the moderators)."""
     view = await _published_view(request, workshop_id, version, "de")
     if view["agenda"] is None:

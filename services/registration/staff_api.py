@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from typing import Any, Literal
 
@@ -158,13 +159,19 @@ def _row(d: dict[str, Any]) -> dict[str, Any]:
     return {"id": d["_id"], **{k: d.get(k) for k in EXPORT_FIELDS if k != "id"}}
 
 
-@router.get("/fora/{forum_id}/participants.{fmt}", summary="Staff: participant list as CSV or Excel")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/fora/{forum_id}/participants.{fmt}", summary="Staff: participant list as CSV or Excel",
+            response_class=Response, responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
 async def export(request: Request, forum_id: str, fmt: Literal["csv", "xlsx"], status: str | None = Query(None, max_length=20),
                  _staff: StaffMember = Depends(require_staff)) -> Response:
+    if await _store(request).get_forum(forum_id) is None:
+        raise HTTPException(404, "Veranstaltung nicht gefunden.")
     rows = [_row(d) for d in await _store(request).listing(forum_id, status)]
     rows.sort(key=lambda r: (r["status"] or "", r["workshop_id"] or "", r["last_name"] or ""))
     flat = [[_cell(v) for v in r.values()] for r in rows]
-    name = f"teilnehmende-{forum_id}.{fmt}"
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"teilnehmende-{forum_id}.{fmt}")  # never raw input in a header
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, delimiter=";")  # German Excel opens semicolon-separated files directly
@@ -183,4 +190,4 @@ async def export(request: Request, forum_id: str, fmt: Literal["csv", "xlsx"], s
     buffer = io.BytesIO()
     book.save(buffer)
     return Response(buffer.getvalue(), headers={"Content-Disposition": f'attachment; filename="{name}"'},
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                    media_type=XLSX)

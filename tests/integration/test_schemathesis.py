@@ -78,7 +78,7 @@ SLOW = {("results", "GET /api/v1/reports/{forum_id}.pdf")}
 # UTF-8 (FastAPI's 400 "There was an error parsing the body"), unknown ids, conflicts, oversized bodies.
 UNDOCUMENTED_OK = {400, 404, 409, 413}
 
-# Documentation bugs (test_documented_content_type shows each as a strict xfail): the operation is
+# Operations whose 200 is not JSON (once documentation bugs, now fixed; test_documented_content_type checks each): the operation is
 # still fuzzed, only the content-type check is left out for it.
 METRICS_BUG = ("/metrics is documented as application/json but answers Prometheus text/plain "
                "(shared/http.py probes_router: the route declares no response_class)")
@@ -93,13 +93,7 @@ WRONG_CONTENT_TYPE: dict[tuple[str, str], tuple[str, str]] = {
 AGENDA_VERSION_BUG = (
     "500 for ?version= beyond 8 bytes (e.g. 23183730578039660085248): `version: int = Query(ge=1)` has no upper "
     "bound and pymongo cannot encode the int (services/agenda/api.py get_agenda; pages.py public/print/pdf too)")
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {
-    ("agenda", "GET /api/v1/workshops/{workshop_id}/agenda", "anonymous"): AGENDA_VERSION_BUG,
-    ("registration", "GET /api/v1/fora/{forum_id}/participants.{fmt}", "staff"): (
-        "500 for a forum id outside Latin-1 (and a dropped connection for %0D%0A): the export puts the raw "
-        "forum_id into Content-Disposition and does not check that the forum exists "
-        "(services/registration/staff_api.py export)"),
-}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}  # all found so far are fixed (see git history)
 
 
 def _cases() -> list[Any]:
@@ -251,7 +245,6 @@ def test_operation_survives_fuzzing(stack: Any, schemas: dict[str, Any], session
     assert sent >= 1
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[("registration", "GET /api/v1/fora/{forum_id}/participants.{fmt}", "staff")])
 @pytest.mark.parametrize("forum_id", ["%E4%B8%AD", "x%0D%0AX-Injected:%201"], ids=["non-latin1", "crlf"])
 def test_export_of_an_odd_forum_id_answers_cleanly(stack: Any, forum_id: str) -> None:
     """The export with a forum id that cannot go into a header: a clean 404 (or 200), never a 500 or a dropped connection."""
@@ -263,7 +256,6 @@ def test_export_of_an_odd_forum_id_answers_cleanly(stack: Any, forum_id: str) ->
     assert "x-injected" not in answer.headers
 
 
-@pytest.mark.xfail(strict=True, reason=AGENDA_VERSION_BUG)
 @pytest.mark.parametrize("path", ["/api/v1/workshops/tf2-ws1/agenda", "/workshops/tf2-ws1", "/workshops/tf2-ws1/print"])
 def test_agenda_version_beyond_eight_bytes_is_refused(stack: Any, path: str) -> None:
     """An absurd version number is a 4xx (422 or 404), never a 500."""
@@ -271,10 +263,6 @@ def test_agenda_version_beyond_eight_bytes_is_refused(stack: Any, path: str) -> 
     assert 400 <= answer.status_code < 500, f"{path}: {answer.status_code}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "every 422 is documented as FastAPI's HTTPValidationError {detail: [{loc, msg, type}]} but the services answer "
-    "{detail: str, errors: [{field, reason, type, message}]} (shared/http.py validation_error_handler; "
-    "create_app never replaces the documented schema)"))
 def test_validation_errors_match_the_documented_schema(stack: Any, documents: dict[str, dict[str, Any]]) -> None:
     """A 422 answer has the shape the OpenAPI document promises for 422."""
     import jsonschema
@@ -289,8 +277,8 @@ def test_validation_errors_match_the_documented_schema(stack: Any, documents: di
 
 
 @pytest.mark.parametrize(("service", "label"), [
-    pytest.param(service, label, id=f"{service}:{label}", marks=pytest.mark.xfail(strict=True, reason=reason))
-    for (service, label), (_path, reason) in WRONG_CONTENT_TYPE.items()
+    pytest.param(service, label, id=f"{service}:{label}")
+    for (service, label), (_path, _reason) in WRONG_CONTENT_TYPE.items()
 ])
 def test_documented_content_type(stack: Any, documents: dict[str, dict[str, Any]], service: str, label: str) -> None:
     """A 200 answer has a content type the OpenAPI document lists for it."""
