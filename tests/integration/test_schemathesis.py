@@ -35,7 +35,8 @@ OPERATIONS: dict[str, list[str]] = {
     "registration": [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /asyncapi",
         "POST /api/v1/registrations", "GET /api/v1/registrations/{registration_id}",
-        "POST /api/v1/registrations/{registration_id}/cancel", "GET /api/v1/workshops", "GET /api/v1/fora/{forum_id}",
+        "POST /api/v1/registrations/{registration_id}/cancel", "POST /api/v1/registrations/{registration_id}/erasure",
+        "GET /api/v1/workshops", "GET /api/v1/fora/{forum_id}",
         "POST /api/v1/catalogue", "POST /api/v1/registrations/{registration_id}/override",
         "GET /api/v1/fora/{forum_id}/selection", "GET /api/v1/fora/{forum_id}/registrations",
         "POST /api/v1/fora/{forum_id}/selection/dry-run", "POST /api/v1/selection/runs/{run_id}/publish",
