@@ -31,6 +31,14 @@ class RegistrationCreate(BaseModel):
     consent: bool
     invitation_token: str | None = Field(None, max_length=200)
 
+    @field_validator("first_name", "last_name", "organisation", "role")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # Names end up in mail greetings and exports: no line breaks or other control characters.
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("Bitte ohne Zeilenumbrüche oder Steuerzeichen eingeben.")
+        return value
+
     @field_validator("municipality")
     @classmethod
     def _known_municipality(cls, value: str) -> str:
