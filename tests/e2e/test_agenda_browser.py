@@ -5,23 +5,14 @@ Runs only where Debian's chromium and Playwright for Python are installed; skipp
 
 from __future__ import annotations
 
-import os
+from tests.browser import chromium_page, log_in, needs_chromium
 
-import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
+pytestmark = needs_chromium
 
 
 def test_staff_double_book_a_room_in_the_editor_fix_it_and_publish(stack):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        page = browser.new_page()
-        page.goto(stack.url("agenda", "/staff/agenda/themenforum-2"))
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", stack.admin_password)
-        page.click("button[type=submit]")
+    with chromium_page() as page:
+        log_in(page, stack, stack.url("agenda", "/staff/agenda/themenforum-2"))
         page.wait_for_selector("h1:has-text('Agenda bearbeiten')")
 
         page.select_option("#f-workshop_id", "tf2-ws1")
@@ -51,4 +42,3 @@ def test_staff_double_book_a_room_in_the_editor_fix_it_and_publish(stack):
         page.goto(stack.url("agenda", "/staff/agenda/themenforum-2"))
         page.locator(f"article#{item_id}").get_by_role("button", name="löschen").click()
         assert "Kurzvortrag im falschen Raum" not in page.locator("main").inner_text()
-        browser.close()

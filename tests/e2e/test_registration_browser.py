@@ -2,43 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
-import pytest
+from tests.browser import chromium_page, needs_chromium
 
-pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="Debian chromium is not installed")
-
-
-@pytest.fixture()
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options)
-    yield driver
-    driver.quit()
+pytestmark = needs_chromium
 
 
-def test_fill_in_submit_and_see_the_confirmation_then_an_invalid_form_shows_the_german_error(stack, browser):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+def test_fill_in_submit_and_see_the_confirmation_then_an_invalid_form_shows_the_german_error(stack):
+    with chromium_page() as page:
+        page.goto(stack.url("registration", "/"))
+        for field, value in {"first_name": "Bruno", "last_name": "Browser", "email": f"bruno.{uuid.uuid4().hex[:8]}@example.org",
+                             "organisation": "IHK zu Essen"}.items():
+            page.fill(f"#{field}", value)
+        page.select_option("#actor_group", "chamber")
+        page.select_option("#municipality", label="Essen")
+        page.select_option("select[name=preference_0]", "tf2-ws1")
+        page.check("input[name=consent]")
+        page.click("form button[type=submit]")
+        assert "Vielen Dank für Ihre Anmeldung" in page.content()
 
-    browser.get(stack.url("registration", "/"))
-    for field, value in {"first_name": "Bruno", "last_name": "Browser", "email": f"bruno.{uuid.uuid4().hex[:8]}@example.org",
-                         "organisation": "IHK zu Essen"}.items():
-        browser.find_element(By.ID, field).send_keys(value)
-    Select(browser.find_element(By.ID, "actor_group")).select_by_value("chamber")
-    Select(browser.find_element(By.ID, "municipality")).select_by_visible_text("Essen")
-    Select(browser.find_element(By.NAME, "preference_0")).select_by_value("tf2-ws1")
-    browser.find_element(By.NAME, "consent").click()
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert "Vielen Dank für Ihre Anmeldung" in browser.page_source
-
-    browser.get(stack.url("registration", "/"))
-    browser.find_element(By.ID, "email").send_keys("keine-adresse")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert browser.find_element(By.CSS_SELECTOR, ".error-summary").is_displayed()
-    assert browser.find_element(By.ID, "email-error").text
+        page.goto(stack.url("registration", "/"))
+        page.fill("#email", "keine-adresse")
+        page.click("form button[type=submit]")
+        assert page.locator(".error-summary").is_visible()
+        assert page.locator("#email-error").inner_text()
+        assert page.locator("#email").get_attribute("aria-invalid") == "true"
