@@ -35,6 +35,11 @@ async def queue_mails(uow: UnitOfWork, mails: list[Mail]) -> None:
     if not mails:
         return
     ids = list({m.recipient_id for m in mails})
+    # Events about an erased person may still arrive (e.g. the cancellation the erasure caused): no mail, no data.
+    erased = {r["_id"] async for r in uow.db.erased_participants.find({"_id": {"$in": ids}}, session=uow.session)}
+    mails = [m for m in mails if m.recipient_id not in erased]
+    if not mails:
+        return
     known = {r["_id"]: r async for r in uow.db.recipients.find({"_id": {"$in": ids}}, session=uow.session)}
     now = utcnow()
     docs = []

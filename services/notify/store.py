@@ -60,7 +60,9 @@ class NotifyStore:
 
     # deliveries ------------------------------------------------------------------------
     async def add_delivery(self, doc: dict[str, Any], session: Session) -> bool:
-        """Record a delivery; False if this (event, recipient, template) exists already."""
+        """Record a delivery; False if this (event, recipient, template) exists already or the person was erased."""
+        if await self.db.erased_participants.find_one({"_id": doc["recipient_id"]}, session=session):
+            return False  # events about an erased person may still arrive (e.g. the cancellation erasure caused)
         try:
             await self.db.deliveries.insert_one(doc, session=session)
         except DuplicateKeyError:
@@ -147,7 +149,9 @@ class NotifyStore:
 
     # privacy ---------------------------------------------------------------------------
     async def erase(self, participant_id: str, session: Session) -> None:
-        """Remove the person's address and name; unsent mails to them are dropped."""
+        """Remove the person's address and name; unsent mails to them are dropped, later ones never queued."""
+        await self.db.erased_participants.update_one({"_id": participant_id}, {"$set": {"erased": True}}, upsert=True,
+                                                     session=session)
         await self.db.recipients.delete_one({"_id": participant_id}, session=session)
         await self.db.deliveries.update_many(
             {"recipient_id": participant_id, "status": {"$in": ["waiting", "pending"]}},
