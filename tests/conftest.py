@@ -57,6 +57,14 @@ def http() -> Iterator[httpx.Client]:
 ISSUED: list[dict[str, Any]] = []  # every person the tests made, for the privacy scan of the logs
 
 
+@pytest.fixture(scope="module")
+def staff(stack: Stack) -> Iterator[httpx.Client]:
+    """A browser-like client logged in as staff (the session cookie serves every service)."""
+    with httpx.Client(timeout=30) as client:
+        stack.staff_session(client)
+        yield client
+
+
 def person(**overrides: Any) -> dict[str, Any]:
     """A valid registration body with a unique e-mail address and a unique last name."""
     tag = uuid.uuid4().hex[:10]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import httpx
 import icalendar
 import pytest
 
@@ -14,14 +13,6 @@ from tests.conftest import person
 from tests.kafka import events, read_topic
 
 FORUM = "themenforum-2"
-
-
-@pytest.fixture(scope="module")
-def staff(stack):
-    """A browser-like client logged in as staff (the session cookie serves every service)."""
-    with httpx.Client(timeout=30) as client:
-        stack.staff_session(client)
-        yield client
 
 
 def draft(stack, http):

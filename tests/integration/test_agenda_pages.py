@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 
-import httpx
 import pytest
 
 from shared.events import encode, make_event
@@ -16,13 +15,6 @@ from tests.conftest import person
 from tests.kafka import events, produce, read_topic
 
 FORUM = "themenforum-2"
-
-
-@pytest.fixture(scope="module")
-def staff(stack):
-    with httpx.Client(timeout=30) as client:
-        stack.staff_session(client)
-        yield client
 
 
 def editor(stack, staff, query=""):
