@@ -32,6 +32,8 @@ from shared.store import AlreadyProcessed, UnitOfWork, run_together
 log = structlog.get_logger()
 
 Handler = Callable[[CloudEvent[Any], UnitOfWork], Awaitable[None]]
+Batch = list[tuple[CloudEvent[Any], UnitOfWork]]
+BatchHandler = Callable[[Batch], Awaitable[None]]
 UnitOfWorkFactory = Callable[..., UnitOfWork]
 INFRASTRUCTURE_ERRORS = (ConnectionFailure, ServerSelectionTimeoutError, KafkaConnectionError)
 
@@ -42,6 +44,7 @@ class EventConsumer:
     def __init__(self) -> None:
         self.settings = ServiceSettings()
         self.handlers: dict[str, Handler] = {}
+        self.batch_handlers: dict[str, BatchHandler] = {}
         self.uow_factory: UnitOfWorkFactory | None = None
         self.broker: KafkaBroker | None = None
         self.client: Any = None
@@ -54,6 +57,20 @@ class EventConsumer:
 
         def register(fn: Handler) -> Handler:
             self.handlers[event_type] = fn
+            return fn
+
+        return register
+
+    def on_batch(self, event_type: str) -> Callable[[BatchHandler], BatchHandler]:
+        """Decorator: handle consecutive events of this type together (bulk reads and writes).
+
+        The handler gets `(event, uow)` pairs in offset order; all units share one session,
+        and each event still emits through its own unit (deterministic ids, own outbox
+        record). On the careful path it is called with one pair at a time.
+        """
+        def register(fn: BatchHandler) -> BatchHandler:
+            self.on(event_type)(_single(fn))
+            self.batch_handlers[event_type] = fn
             return fn
 
         return register
@@ -120,13 +137,21 @@ class EventConsumer:
     async def _together(self, todo: list[tuple[CloudEvent[Any], Handler, Any]]) -> bool:
         """Try the whole batch in one transaction; False when it has to be handled one by one."""
         assert self.uow_factory is not None and self.client is not None and self.outbox is not None
-        units = [
-            (self.uow_factory(cause=f"event:{event.id}", correlation_id=event.correlationid), _bind(handler, event))
-            for event, handler, _ in todo
-        ]
+        units = [self.uow_factory(cause=f"event:{event.id}", correlation_id=event.correlationid) for event, _, _ in todo]
+        runs = _runs([event for event, _, _ in todo], units)
+
+        async def work() -> None:
+            for event_type, batch in runs:
+                handler = self.batch_handlers.get(event_type)
+                if handler is not None:
+                    await handler(batch)
+                    continue
+                for event, uow in batch:
+                    await _bind(self.handlers[event_type], event)(uow)
+
         try:
             with metrics.HANDLER_SECONDS.labels(self.settings.service_name, "batch").time():
-                await run_together(self.client, self.outbox, units)
+                await run_together(self.client, self.outbox, units, work)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as exc:  # noqa: BLE001 - one event's failure sends the batch down the careful path
@@ -216,6 +241,24 @@ class _GiveUp(Exception):
 
 def _key(record: Any) -> str | None:
     return record.key.decode(errors="replace") if record.key else None
+
+
+def _runs(events: list[CloudEvent[Any]], units: list[UnitOfWork]) -> list[tuple[str, Batch]]:
+    """Consecutive events of the same type, in order: each run goes to its handler as one batch."""
+    runs: list[tuple[str, Batch]] = []
+    for event, uow in zip(events, units, strict=True):
+        if runs and runs[-1][0] == event.type:
+            runs[-1][1].append((event, uow))
+        else:
+            runs.append((event.type, [(event, uow)]))
+    return runs
+
+
+def _single(fn: BatchHandler) -> Handler:
+    async def handle(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+        await fn([(event, uow)])
+
+    return handle
 
 
 def _bind(handler: Handler, event: CloudEvent[Any]) -> Callable[[UnitOfWork], Awaitable[None]]:

@@ -168,20 +168,22 @@ class UnitOfWork:
 Work = Callable[[UnitOfWork], Awaitable[Any]]
 
 
-async def run_together(client: AsyncMongoClient[dict[str, Any]], outbox: Outbox, units: list[tuple[UnitOfWork, Work]]) -> None:
-    """Run several units of work in ONE transaction (a consumed batch), then publish all their events.
+async def run_together(client: AsyncMongoClient[dict[str, Any]], outbox: Outbox, units: list[UnitOfWork],
+                       work: Callable[[], Awaitable[None]]) -> None:
+    """Run the work of several units (a consumed batch) in ONE transaction, then publish all their events.
 
+    Every unit shares the session and still gets its own outbox record (its idempotency
+    record), so the processed-event ids go in with the state changes in one bulk insert.
     Any failure aborts the whole transaction and is raised; the caller then handles the
     units one by one, so that one bad event cannot take the others with it.
     """
     records: list[dict[str, Any]] = []
 
     async def callback(session: AsyncClientSession) -> None:
-        records.clear()
-        for uow, work in units:
+        for uow in units:
             uow.session, uow.events = session, []
-            await work(uow)
-            records.append(uow.record())
+        await work()
+        records[:] = [uow.record() for uow in units]
         await outbox.collection.insert_many(records, ordered=True, session=session)
 
     async with client.start_session() as session:

@@ -5,24 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pymongo.errors import DuplicateKeyError
 
 from shared.auth import bearer, require_staff
 from shared.events import utcnow
-from shared.events.registrations import RegistrationSubmitted
 from shared.store import AlreadyProcessed, UnitOfWork
 
 from shared.events.registrations import RegistrationCancelled
 
-from .domain import IntakeError, RegistrationCreate, check_against_forum, near_duplicate_ids
-from .selection import organisation_key
+from .domain import IntakeError, RegistrationCreate
 from .store import RegistrationStore
 
 router = APIRouter(prefix="/api/v1", tags=["registrations"])
@@ -47,53 +42,8 @@ def intake_error(exc: IntakeError) -> JSONResponse:
 
 
 async def submit_registration(request: Request, body: RegistrationCreate) -> tuple[int, dict[str, Any]]:
-    """Validate against the forum, store, publish `registration.submitted`; idempotent per e-mail."""
-    store = _store(request)
-    forum = await (store.get_forum(body.forum_id) if body.forum_id else store.default_forum())
-    workshops = await store.workshops(forum.forum_id) if forum else []
-    check_against_forum(body, forum, workshops, utcnow())
-    assert forum is not None
-    existing = await store.find_by_email(forum.forum_id, str(body.email))
-    if existing is not None:
-        return 200, _existing_answer(existing)
-    registration_id = str(uuid.uuid4())
-    token = secrets.token_urlsafe(32)
-    participant_id = await store.participant_for(str(body.email)) or str(uuid.uuid4())
-    submitted = RegistrationSubmitted(
-        registration_id=registration_id, forum_id=forum.forum_id, participant_id=participant_id,
-        first_name=body.first_name, last_name=body.last_name, email=str(body.email), organisation=body.organisation,
-        role=body.role, actor_group=body.actor_group, municipality=body.municipality, preferences=body.preferences,
-        language=body.language, consent_version=forum.privacy_notice_version, submitted_at=utcnow(),
-    )
-    org_key = organisation_key(body.organisation)
-    # Flagged for staff, never merged: the same person may well register twice with two addresses on purpose.
-    near = near_duplicate_ids(body.first_name, body.last_name, await store.same_organisation(forum.forum_id, org_key))
-    doc = {
-        "_id": registration_id, **submitted.model_dump(mode="json", exclude={"registration_id"}),
-        "email_lower": str(body.email).lower(), "motivation": body.motivation, "status": "received",
-        "decision_seq": 0, "token_hash": token_hash(token), "created_at": utcnow(), "org_key": org_key,
-        "near_duplicate_of": near, "seat": None,
-    }
-
-    async def work(uow: UnitOfWork) -> None:
-        await RegistrationStore(uow.db).insert(doc, uow.session)
-        uow.emit("registration.submitted", subject=registration_id, data=submitted)
-
-    runtime = request.app.state.runtime
-    try:
-        await runtime.unit_of_work(cause=f"registration:{registration_id}").run(work)
-    except DuplicateKeyError:
-        existing = await store.find_by_email(forum.forum_id, str(body.email))
-        return 200, _existing_answer(existing or {})
-    status_url = f"{runtime.settings.base_url}/api/v1/registrations/{registration_id}?token={token}"
-    page_url = f"{runtime.settings.base_url}/status/{registration_id}?token={token}"
-    return 202, {"id": registration_id, "status": "received", "status_url": status_url, "status_page_url": page_url}
-
-
-def _existing_answer(doc: dict[str, Any]) -> dict[str, Any]:
-    # The self-service link is not handed to whoever knows an e-mail address.
-    return {"id": doc.get("_id"), "status": doc.get("status", "received"), "status_url": None,
-            "detail": "Für diese E-Mail-Adresse liegt bereits eine Anmeldung vor; der Statuslink wurde per E-Mail versandt."}
+    """Validate against the forum, store, publish `registration.submitted`; idempotent per e-mail (group commit)."""
+    return await request.app.state.intake.submit(body)
 
 
 @router.post("/registrations", status_code=202, summary="Register for a forum (ARCHITECTURE §7)")

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from . import api, catalogue, console, erasure, pages, staff_api, store
 from .handlers import consumer
+from .intake import Intake
 from .settings import RegistrationSettings
 
 
@@ -35,5 +36,11 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
         description="Forum catalogue, registrations and participant selection.",
         routers=[api.router, erasure.router, staff_api.router, pages.router, console.router],
     )
+    app.state.intake = intake = Intake(runtime, api.token_hash)
+
+    async def start_intake(rt: ServiceRuntime) -> None:
+        rt.spawn(intake.run(), name="intake-committer")
+
+    runtime.on_start.append(start_intake)
     app.mount("/assets/registration", StaticFiles(directory=Path(__file__).parent / "static"), name="registration-assets")
     return app

@@ -4,32 +4,24 @@ from __future__ import annotations
 
 import structlog
 
-from shared.consumer import EventConsumer
+from shared.consumer import Batch, EventConsumer
 from shared.events import CloudEvent
-from shared.events.catalogue import SelectionMode
-from shared.events.registrations import RegistrationCancelled, RegistrationSubmitted
+from shared.events.registrations import RegistrationCancelled
 from shared.events.selection import DecisionStatus
 from shared.store import UnitOfWork
 
-from . import seats
+from . import rolling, seats
 from .store import RegistrationStore
 
 consumer = EventConsumer()
 log = structlog.get_logger()
 
 
-@consumer.on("registration.submitted")
-async def decide_on_submission(event: CloudEvent[RegistrationSubmitted], uow: UnitOfWork) -> None:
+@consumer.on_batch("registration.submitted")
+async def decide_on_submissions(batch: Batch) -> None:
     """Rolling mode: each submission gets exactly one decision (batch mode waits for the staff's run)."""
-    store = RegistrationStore(uow.db)
-    registration = await store.get(event.data.registration_id, uow.session)
-    if registration is None or registration.get("status") != "received":
-        return  # erased, cancelled or decided already
-    forum = await store.get_forum(event.data.forum_id, uow.session)
-    if forum is None or forum.selection_mode != SelectionMode.rolling:
-        return
-    await seats.decide(uow, registration)
-    log.info("selection.decided", registration_id=event.data.registration_id)
+    await rolling.decide_batch(batch)
+    log.info("selection.batch_decided", size=len(batch))
 
 
 @consumer.on("registration.cancelled")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -70,7 +70,8 @@ class RegistrationStore:
         zero_counts = {f"by_group.{g.value}": 0 for g in ActorGroup}
         await self.db.workshops.update_one(
             {"_id": workshop.workshop_id},
-            {"$set": workshop.model_dump(mode="json"), "$setOnInsert": {"accepted": 0, "waitlisted": 0, **zero_counts}},
+            {"$set": workshop.model_dump(mode="json"), "$setOnInsert": {"accepted": 0, "waitlisted": 0, **zero_counts},
+             "$inc": {"version": 1}},
             upsert=True,
             session=session,
         )
@@ -79,6 +80,22 @@ class RegistrationStore:
     async def fills(self, workshop_ids: list[str], session: Session = None) -> dict[str, WorkshopFill]:
         cursor = self.db.workshops.find({"_id": {"$in": workshop_ids}}, session=session)
         return {d["_id"]: _fill(d) async for d in cursor}
+
+    async def fill_docs(self, workshop_ids: list[str], session: Session) -> dict[str, tuple[WorkshopFill, int]]:
+        """Fill counts with the version they were read at (for guarded batch writes)."""
+        cursor = self.db.workshops.find({"_id": {"$in": workshop_ids}}, session=session)
+        return {d["_id"]: (_fill(d), int(d.get("version", 0))) async for d in cursor}
+
+    async def save_fills(self, fills: list[WorkshopFill], versions: dict[str, int], session: Session) -> bool:
+        """Write a batch's counts if no one changed the workshops since they were read; False otherwise."""
+        if not fills:
+            return True
+        result = await self.db.workshops.bulk_write([
+            UpdateOne({"_id": f.workshop_id, "version": versions[f.workshop_id] or {"$in": [0, None]}},
+                      {"$set": {"accepted": f.accepted, "by_group": f.by_group, "by_org": f.by_org, "waitlisted": f.waitlisted},
+                       "$inc": {"version": 1}})
+            for f in fills], ordered=True, session=session)
+        return result.matched_count == len(fills)
 
     async def forum_fills(self, forum_id: str, session: Session = None) -> list[WorkshopFill]:
         cursor = self.db.workshops.find({"forum_id": forum_id, "removed": {"$ne": True}}, session=session).sort("number", ASCENDING)
@@ -90,7 +107,7 @@ class RegistrationStore:
         result = await self.db.workshops.update_one(
             {"_id": fill.workshop_id, "accepted": {"$lt": fill.open_seats}, f"by_group.{group}": {"$lt": fill.group_max(group)},
              "$or": [{f"by_org.{org}": {"$exists": False}}, {f"by_org.{org}": {"$lt": cap}}]},
-            {"$inc": {"accepted": 1, f"by_group.{group}": 1, f"by_org.{org}": 1}},
+            {"$inc": {"accepted": 1, f"by_group.{group}": 1, f"by_org.{org}": 1, "version": 1}},
             session=session,
         )
         return result.modified_count == 1
@@ -98,11 +115,12 @@ class RegistrationStore:
     async def release_seat(self, workshop_id: str, group: str, org: str, session: Session) -> None:
         """Free one accepted person's seat."""
         await self.db.workshops.update_one(
-            {"_id": workshop_id}, {"$inc": {"accepted": -1, f"by_group.{group}": -1, f"by_org.{org}": -1}}, session=session
+            {"_id": workshop_id}, {"$inc": {"accepted": -1, f"by_group.{group}": -1, f"by_org.{org}": -1, "version": 1}},
+            session=session,
         )
 
     async def count_waitlisted(self, workshop_id: str, delta: int, session: Session) -> None:
-        await self.db.workshops.update_one({"_id": workshop_id}, {"$inc": {"waitlisted": delta}}, session=session)
+        await self.db.workshops.update_one({"_id": workshop_id}, {"$inc": {"waitlisted": delta, "version": 1}}, session=session)
 
     async def next_waitlist_seq(self, forum_id: str, session: Session, step: int = 1) -> int:
         """A forum-wide, increasing number that orders the waiting lists."""
@@ -160,7 +178,7 @@ class RegistrationStore:
             await self.db.workshops.update_one(
                 {"_id": fill.workshop_id},
                 {"$set": {"accepted": fill.accepted, "by_group": fill.by_group, "by_org": fill.by_org,
-                          "waitlisted": fill.waitlisted}}, session=session)
+                          "waitlisted": fill.waitlisted}, "$inc": {"version": 1}}, session=session)
 
     # batch runs ---------------------------------------------------------------
     async def save_run(self, run: dict[str, Any]) -> None:
@@ -180,6 +198,31 @@ class RegistrationStore:
 
     async def get(self, registration_id: str, session: Session = None) -> dict[str, Any] | None:
         return await self.db.registrations.find_one({"_id": registration_id}, session=session)
+
+    async def by_emails(self, emails: list[str]) -> list[dict[str, Any]]:
+        """Registrations of these addresses in any forum (duplicates and participant ids, one query)."""
+        cursor = self.db.registrations.find({"email_lower": {"$in": emails}},
+                                            {"forum_id": 1, "email_lower": 1, "participant_id": 1, "status": 1})
+        return [d async for d in cursor]
+
+    async def same_organisations(self, forum_ids: set[str], org_keys: set[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """Registrations per (forum, organisation) for the near-duplicate check (one query)."""
+        cursor = self.db.registrations.find({"forum_id": {"$in": sorted(forum_ids)}, "org_key": {"$in": sorted(org_keys)}},
+                                            {"forum_id": 1, "org_key": 1, "first_name": 1, "last_name": 1, "status": 1})
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        async for d in cursor:
+            found.setdefault((d["forum_id"], d["org_key"]), []).append(d)
+        return found
+
+    async def insert_many(self, docs: list[dict[str, Any]], session: Session) -> None:
+        await self.db.registrations.insert_many(docs, ordered=True, session=session)
+
+    async def get_many(self, ids: list[str], session: Session) -> dict[str, dict[str, Any]]:
+        return {d["_id"]: d async for d in self.db.registrations.find({"_id": {"$in": ids}}, session=session)}
+
+    async def bulk_update(self, updates: list[UpdateOne], session: Session) -> None:
+        if updates:
+            await self.db.registrations.bulk_write(updates, ordered=True, session=session)
 
     async def insert(self, doc: dict[str, Any], session: Session) -> None:
         await self.db.registrations.insert_one(doc, session=session)
