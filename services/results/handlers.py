@@ -4,29 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.consumer import EventConsumer
+from shared.consumer import Batch, EventConsumer
 from shared.events import CloudEvent
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
 from shared.events.selection import SelectionDecided
 from shared.store import UnitOfWork
 
 from .domain import token_hash, voter_id, voting_token
-from .projection import RULES
-from .projector import MongoView, project_event
+from .projection import RULES, needs
+from .projector import BatchView, project_event
 from .store import CaptureStore, voting_key
 
 consumer = EventConsumer()
 
 
-async def on_event(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    """Fold any reported event into the reporting read models."""
-    await project_event(event, MongoView(uow.db, uow.session))
+async def on_events(batch: Batch) -> None:
+    """Fold a batch of reported events into the reporting read models (one bulk write per collection)."""
+    view = BatchView(batch[0][1].db, batch[0][1].session)
+    await view.preload([key for event, _ in batch for key in needs(event)])
+    for event, uow in batch:
+        if await project_event(event, view) and event.type.startswith("selection."):
+            await on_decision(event, uow)
+    await view.flush()
 
 
 async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> None:
-    """Project the decision; an accepted person gets a ballot in their workshop, others lose theirs."""
-    if not await project_event(event, MongoView(uow.db, uow.session)):
-        return  # an older decision replayed: nothing changed
+    """An accepted person gets a ballot in their workshop, others lose theirs (only for a decision that changed something)."""
     d, store = event.data, CaptureStore(uow.db, uow.session)
     placed = d.workshop_id if d.status.value == "accepted" else None
     await store.close_ballots(d.registration_id, placed)
@@ -46,4 +49,4 @@ async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOf
 
 
 for _type in RULES:
-    consumer.on(_type)(on_decision if _type.startswith("selection.") else on_event)
+    consumer.on_batch(_type)(on_events)

@@ -220,3 +220,37 @@ def apply_update(doc: dict[str, Any] | None, op: Op) -> dict[str, Any]:
             elif operator != "$setOnInsert":
                 raise ValueError(f"unsupported operator {operator}")
     return new
+
+
+MERGEABLE = {"$inc", "$set", "$setOnInsert"}
+
+
+def merge_ops(ops: list[Op]) -> list[Op]:
+    """Fewer operations with the same outcome: consecutive updates of one document folded into one.
+
+    Updates of different documents commute, so each document's updates are folded in
+    their own order and placed where its first update was.
+    """
+    merged: dict[Key, list[Op]] = {}
+    for op in ops:
+        chain = merged.setdefault((op.collection, op.id), [])
+        if chain and (folded := _fold(chain[-1], op)) is not None:
+            chain[-1] = folded
+        else:
+            chain.append(op)
+    return [op for chain in merged.values() for op in chain]
+
+
+def _fold(first: Op, then: Op) -> Op | None:
+    """`first` then `then` as one update, or None when MongoDB would not give the same result."""
+    a, b = first.update, then.update
+    if not set(a) <= MERGEABLE or not set(b) <= MERGEABLE:
+        return None
+    a_inc, a_set, a_ins = a.get("$inc", {}), a.get("$set", {}), a.get("$setOnInsert", {})
+    b_inc, b_set = b.get("$inc", {}), b.get("$set", {})
+    if set(b_inc) & (set(a_set) | set(a_ins)) or set(b_set) & (set(a_inc) | set(a_ins)):
+        return None
+    inc = {**a_inc, **{f: a_inc.get(f, 0) + v for f, v in b_inc.items()}}
+    # `then`'s $setOnInsert never applies: the document exists once `first` ran.
+    update = {k: v for k, v in (("$inc", inc), ("$set", {**a_set, **b_set}), ("$setOnInsert", a_ins)) if v}
+    return Op(first.collection, first.id, update)

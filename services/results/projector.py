@@ -4,26 +4,59 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events import CloudEvent
 
-from .projection import Docs, Key, Op, apply_update, needs, project
+from .projection import Docs, Key, Op, apply_update, merge_ops, needs, project
 
 
-class MongoView:
-    """The live read models: reads and upserts inside the consumer's transaction."""
+class BatchView:
+    """The live read models for one consumed batch: reads once, writes once.
+
+    The documents the rules need are read in one query per collection and kept up to
+    date in memory as the batch's operations apply, so a later event of the batch sees
+    an earlier one's effect. The operations go out as one ordered bulk per collection,
+    with consecutive updates of the same document merged where MongoDB would give the
+    same result.
+    """
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], session: AsyncClientSession | None) -> None:
         self.db, self.session = db, session
+        self.docs: Docs = {}
+        self.ops: list[Op] = []
+
+    async def preload(self, keys: list[Key]) -> None:
+        by_collection: dict[str, set[str]] = {}
+        for collection, id_ in keys:
+            if (collection, id_) not in self.docs:
+                by_collection.setdefault(collection, set()).add(id_)
+        for collection, ids in by_collection.items():
+            found = {d["_id"]: d async for d in self.db[collection].find({"_id": {"$in": sorted(ids)}}, session=self.session)}
+            self.docs.update({(collection, i): found.get(i) for i in ids})
 
     async def get(self, key: Key) -> dict[str, Any] | None:
-        return await self.db[key[0]].find_one({"_id": key[1]}, session=self.session)
+        if key not in self.docs:
+            await self.preload([key])
+        return self.docs[key]
 
     async def apply(self, ops: list[Op]) -> None:
         for op in ops:
-            await self.db[op.collection].update_one({"_id": op.id}, op.update, upsert=True, session=self.session)
+            key = (op.collection, op.id)
+            if key in self.docs:
+                self.docs[key] = apply_update(self.docs[key], op)
+            self.ops.append(op)
+
+    async def flush(self) -> None:
+        by_collection: dict[str, list[Op]] = {}
+        for op in merge_ops(self.ops):
+            by_collection.setdefault(op.collection, []).append(op)
+        for collection, ops in by_collection.items():
+            await self.db[collection].bulk_write([UpdateOne({"_id": o.id}, o.update, upsert=True) for o in ops],
+                                                 ordered=True, session=self.session)
+        self.ops = []
 
 
 class MemoryView:
@@ -42,7 +75,7 @@ class MemoryView:
             docs[op.id] = apply_update(docs.get(op.id), op)
 
 
-async def project_event(event: CloudEvent[Any], view: MongoView | MemoryView) -> list[Op]:
+async def project_event(event: CloudEvent[Any], view: BatchView | MemoryView) -> list[Op]:
     """Read what the rules need, decide, write; returns the operations (for tests)."""
     docs: Docs = {key: await view.get(key) for key in needs(event)}
     ops = project(event, docs)
