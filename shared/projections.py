@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -40,16 +41,30 @@ async def apply_decision_transition(
     Decisions for one registration arrive in order (same key), but a replay may bring an
     older one again: `decision_seq` makes the projection ignore it.
     """
-    previous = await db.decisions.find_one({"_id": decision.registration_id}, session=session)
-    if previous is not None and previous.get("decision_seq", 0) >= decision.decision_seq:
-        return previous, False
-    await db.decisions.update_one(
-        {"_id": decision.registration_id},
-        {"$set": {"forum_id": decision.forum_id, "status": decision.status.value, "workshop_id": decision.workshop_id,
+    return (await apply_decision_transitions(db, [decision], session))[0]
+
+
+async def apply_decision_transitions(
+    db: AsyncDatabase[dict[str, Any]], decisions: list[SelectionDecided], session: AsyncClientSession | None
+) -> list[tuple[dict[str, Any] | None, bool]]:
+    """`apply_decision_transition` for a batch: one read, one bulk write, the same answers in order."""
+    ids = sorted({d.registration_id for d in decisions})
+    latest: dict[str, dict[str, Any] | None] = dict.fromkeys(ids)
+    latest.update({doc["_id"]: doc async for doc in db.decisions.find({"_id": {"$in": ids}}, session=session)})
+    answers: list[tuple[dict[str, Any] | None, bool]] = []
+    writes: list[UpdateOne] = []
+    for decision in decisions:
+        previous = latest[decision.registration_id]
+        if previous is not None and previous.get("decision_seq", 0) >= decision.decision_seq:
+            answers.append((previous, False))
+            continue
+        fields = {"forum_id": decision.forum_id, "status": decision.status.value, "workshop_id": decision.workshop_id,
                   "actor_group": decision.actor_group.value, "municipality": decision.municipality,
                   "participant_id": decision.participant_id, "decision_seq": decision.decision_seq,
-                  "first_choice": decision.first_choice}},
-        upsert=True,
-        session=session,
-    )
-    return previous, True
+                  "first_choice": decision.first_choice}
+        writes.append(UpdateOne({"_id": decision.registration_id}, {"$set": fields}, upsert=True))
+        latest[decision.registration_id] = {"_id": decision.registration_id, **(previous or {}), **fields}
+        answers.append((previous, True))
+    if writes:
+        await db.decisions.bulk_write(writes, ordered=True, session=session)
+    return answers

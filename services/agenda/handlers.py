@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from shared.consumer import EventConsumer
+from collections import defaultdict
+
+from shared.consumer import Batch, EventConsumer
 from shared.events import CloudEvent
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
-from shared.events.registrations import RegistrationSubmitted, RegistrationUpdated
-from shared.events.selection import SelectionDecided, SelectionFinalized
-from shared.projections import apply_decision_transition, project_forum, project_workshop
+from shared.events.registrations import RegistrationUpdated
+from shared.events.selection import SelectionFinalized
+from shared.projections import apply_decision_transitions, project_forum, project_workshop
 from shared.store import UnitOfWork
 
 from .domain import count_changes
@@ -32,13 +34,18 @@ async def on_workshop(event: CloudEvent[WorkshopConfigured], uow: UnitOfWork) ->
     await recheck(uow, event.data.forum_id)
 
 
-@consumer.on("registration.submitted")
-async def on_registration(event: CloudEvent[RegistrationSubmitted], uow: UnitOfWork) -> None:
+@consumer.on_batch("registration.submitted")
+async def on_registrations(batch: Batch) -> None:
     """Count first choices (demand) and keep what breakout groups need: organisation and name."""
-    d, store = event.data, AgendaStore(uow.db)
-    await store.add_counts(d.forum_id, [(d.preferences[0], "registered_first_choice", 1)], uow.session)
-    await store.save_person(d.registration_id, {"participant_id": d.participant_id, "forum_id": d.forum_id,
-                                                "organisation": d.organisation, "name": f"{d.first_name} {d.last_name}"}, uow.session)
+    uow0 = batch[0][1]
+    store, changes = AgendaStore(uow0.db), defaultdict(list)
+    for event, _ in batch:
+        changes[event.data.forum_id].append((event.data.preferences[0], "registered_first_choice", 1))
+    for forum_id, forum_changes in sorted(changes.items()):
+        await store.add_counts(forum_id, forum_changes, uow0.session)
+    await store.save_people({d.registration_id: {"participant_id": d.participant_id, "forum_id": d.forum_id,
+                                                 "organisation": d.organisation, "name": f"{d.first_name} {d.last_name}"}
+                             for d in (e.data for e, _ in batch)}, uow0.session)
 
 
 @consumer.on("registration.updated")
@@ -48,16 +55,22 @@ async def on_registration_updated(event: CloudEvent[RegistrationUpdated], uow: U
                                               {"organisation": str(event.data.changes["organisation"])}, uow.session)
 
 
-@consumer.on("selection.decided")
-@consumer.on("selection.overridden")
-async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> None:
-    """Keep accepted counts per workshop and actor group; a room may now be too small."""
-    d = event.data
-    previous, newer = await apply_decision_transition(uow.db, d, uow.session)
-    if newer:
-        changes = count_changes(previous, d.status.value, d.workshop_id, d.actor_group.value)
-        await AgendaStore(uow.db).add_counts(d.forum_id, changes, uow.session)
-        await recheck(uow, d.forum_id)
+@consumer.on_batch("selection.decided")
+@consumer.on_batch("selection.overridden")
+async def on_decisions(batch: Batch) -> None:
+    """Keep accepted counts per workshop and actor group; a room may now be too small (checked once per forum)."""
+    uow0 = batch[0][1]
+    answers = await apply_decision_transitions(uow0.db, [e.data for e, _ in batch], uow0.session)
+    changes: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    last: dict[str, UnitOfWork] = {}
+    for (event, uow), (previous, newer) in zip(batch, answers, strict=True):
+        d = event.data
+        if newer:
+            changes[d.forum_id] += count_changes(previous, d.status.value, d.workshop_id, d.actor_group.value)
+            last[d.forum_id] = uow
+    for forum_id, forum_changes in sorted(changes.items()):
+        await AgendaStore(uow0.db).add_counts(forum_id, forum_changes, uow0.session)
+        await recheck(last[forum_id], forum_id)
 
 
 @consumer.on("selection.finalized")

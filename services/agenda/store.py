@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -40,10 +40,15 @@ class AgendaStore:
 
     # catalogue projection and counts --------------------------------------------------
     async def add_counts(self, forum_id: str, changes: list[tuple[str, str, int]], session: Session) -> None:
+        """Add count changes, summed per workshop: one bulk write."""
+        by_workshop: dict[str, dict[str, int]] = {}
         for workshop_id, field, delta in changes:
-            await self.db.participation.update_one(
-                {"_id": workshop_id}, {"$inc": {field: delta}, "$set": {"forum_id": forum_id}}, upsert=True, session=session
-            )
+            row = by_workshop.setdefault(workshop_id, {})
+            row[field] = row.get(field, 0) + delta
+        if by_workshop:
+            await self.db.participation.bulk_write([
+                UpdateOne({"_id": w}, {"$inc": inc, "$set": {"forum_id": forum_id}}, upsert=True)
+                for w, inc in sorted(by_workshop.items())], ordered=True, session=session)
 
     async def participation(self, workshop_id: str, session: Session = None) -> dict[str, Any]:
         doc = await self.db.participation.find_one({"_id": workshop_id}, session=session) or {}
@@ -129,7 +134,12 @@ class AgendaStore:
 
     # people and breakout groups ------------------------------------------------------------
     async def save_person(self, registration_id: str, fields: dict[str, Any], session: Session) -> None:
-        await self.db.people.update_one({"_id": registration_id}, {"$set": fields}, upsert=True, session=session)
+        await self.save_people({registration_id: fields}, session)
+
+    async def save_people(self, people: dict[str, dict[str, Any]], session: Session) -> None:
+        if people:
+            await self.db.people.bulk_write([UpdateOne({"_id": r}, {"$set": f}, upsert=True) for r, f in people.items()],
+                                            ordered=True, session=session)
 
     async def erase_person(self, participant_id: str, session: Session) -> None:
         await self.db.people.delete_many({"participant_id": participant_id}, session=session)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from shared.consumer import Batch, EventConsumer
 from shared.events import CloudEvent
