@@ -22,7 +22,9 @@ from shared.store import AlreadyProcessed, UnitOfWork
 from shared.events.registrations import RegistrationCancelled
 
 from .domain import IntakeError, RegistrationCreate, check_against_forum, near_duplicate_ids
+from . import invitations
 from .selection import organisation_key
+from .windows import clock_of
 from .store import RegistrationStore
 
 router = APIRouter(prefix="/api/v1", tags=["registrations"])
@@ -51,8 +53,9 @@ async def submit_registration(request: Request, body: RegistrationCreate) -> tup
     store = _store(request)
     forum = await (store.get_forum(body.forum_id) if body.forum_id else store.default_forum())
     workshops = await store.workshops(forum.forum_id) if forum else []
-    check_against_forum(body, forum, workshops, utcnow())
+    check_against_forum(body, forum, workshops, clock_of(request.app.state).now())
     assert forum is not None
+    invitation = await invitations.check_invitation(store.db, forum.forum_id, body)
     existing = await store.find_by_email(forum.forum_id, str(body.email))
     if existing is not None:
         return 200, _existing_answer(existing)
@@ -64,6 +67,7 @@ async def submit_registration(request: Request, body: RegistrationCreate) -> tup
         first_name=body.first_name, last_name=body.last_name, email=str(body.email), organisation=body.organisation,
         role=body.role, actor_group=body.actor_group, municipality=body.municipality, preferences=body.preferences,
         language=body.language, consent_version=forum.privacy_notice_version, submitted_at=utcnow(),
+        invitation_id=invitation["_id"] if invitation else None,
     )
     org_key = organisation_key(body.organisation)
     # Flagged for staff, never merged: the same person may well register twice with two addresses on purpose.
@@ -72,11 +76,12 @@ async def submit_registration(request: Request, body: RegistrationCreate) -> tup
         "_id": registration_id, **submitted.model_dump(mode="json", exclude={"registration_id"}),
         "email_lower": str(body.email).lower(), "motivation": body.motivation, "status": "received",
         "decision_seq": 0, "token_hash": token_hash(token), "created_at": utcnow(), "org_key": org_key,
-        "near_duplicate_of": near, "seat": None,
+        "near_duplicate_of": near, "seat": None, **invitations.registration_fields(invitation),
     }
 
     async def work(uow: UnitOfWork) -> None:
         await RegistrationStore(uow.db).insert(doc, uow.session)
+        await invitations.mark_answered(uow, invitation, "accepted", registration_id)
         uow.emit("registration.submitted", subject=registration_id, data=submitted)
 
     runtime = request.app.state.runtime

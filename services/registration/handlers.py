@@ -11,7 +11,7 @@ from shared.events.registrations import RegistrationCancelled, RegistrationSubmi
 from shared.events.selection import DecisionStatus
 from shared.store import UnitOfWork
 
-from . import seats
+from . import invitations, seats
 from .store import RegistrationStore
 
 consumer = EventConsumer()
@@ -28,7 +28,7 @@ async def decide_on_submission(event: CloudEvent[RegistrationSubmitted], uow: Un
     forum = await store.get_forum(event.data.forum_id, uow.session)
     if forum is None or forum.selection_mode != SelectionMode.rolling:
         return
-    await seats.decide(uow, registration)
+    await (invitations.decide_invited if registration.get("invited_workshop_id") else seats.decide)(uow, registration)
     log.info("selection.decided", registration_id=event.data.registration_id)
 
 
@@ -39,6 +39,7 @@ async def release_on_cancellation(event: CloudEvent[RegistrationCancelled], uow:
     registration = await store.get(event.data.registration_id, uow.session)
     if registration is None or not registration.get("cancel_pending"):
         return
+    await invitations.release_reserved(uow, registration)
     await seats.leave(uow, registration)
     await uow.db.registrations.update_one({"_id": registration["_id"]}, {"$set": {"cancel_pending": False}}, session=uow.session)
     await seats.record(uow, registration, status=DecisionStatus.cancelled, workshop_id=None, reasons=["cancelled"],
