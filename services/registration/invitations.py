@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events import utcnow
@@ -34,9 +35,12 @@ async def ensure_indexes(db: Db) -> None:
 
 async def _key(db: Db) -> bytes:
     """The service's secret for invitation links (made once, kept in its own database)."""
-    doc = await db.service_secrets.find_one_and_update(
-        {"_id": "invitation_links"}, {"$setOnInsert": {"key": secrets.token_hex(32)}}, upsert=True,
-        return_document=ReturnDocument.AFTER)
+    try:
+        doc = await db.service_secrets.find_one_and_update(
+            {"_id": "invitation_links"}, {"$setOnInsert": {"key": secrets.token_hex(32)}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+    except DuplicateKeyError:  # made concurrently by another request: use that one
+        doc = await db.service_secrets.find_one({"_id": "invitation_links"})
     return bytes.fromhex(doc["key"])
 
 

@@ -217,6 +217,12 @@ def test_invitations_use_reserved_seats_that_nobody_else_can_take_and_staff_see_
     assert listing["counts"] == {"pending": 1, "accepted": 1, "declined": 1, "cancelled": 0}
     assert {i["email"]: i["mails_sent"] for i in listing["invitations"]}[emails[2]] == 2
 
+    # Erasure reaches the invitation list; the cancellation it causes gives the reserved seat back.
+    rid = invited.json()["id"]
+    assert http.post(invited.json()["status_url"].replace(f"/{rid}?", f"/{rid}/erasure?")).status_code == 200
+    after = eventually(lambda: (x := api(stack, http, "GET", f"/api/v1/fora/{forum}/invitations").json())["counts"]["cancelled"] == 1 and x)
+    assert emails[0] not in str(after) and "Muster" not in str(after)
+
 
 def test_a_clone_copies_workshops_quotas_and_texts_with_new_ids_and_no_people(stack, http):
     quotas = {"research": {"min": 1, "max": 2}}
