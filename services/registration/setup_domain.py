@@ -238,6 +238,16 @@ def clone_of(forum: ForumConfigured, workshops: list[WorkshopConfigured], new_id
     return copy, copies
 
 
+def opening_gaps(forum: ForumConfigured, workshops: list[WorkshopConfigured]) -> list[Conflict]:
+    """What a forum lacks before registration can open (a date orders the open fora; people need a workshop)."""
+    gaps = []
+    if forum.starts_on is None:
+        gaps.append(Conflict("starts_on", "no_date", "Bitte zuerst das Datum der Veranstaltung angeben."))
+    if not [w for w in workshops if not w.removed]:
+        gaps.append(Conflict("workshops", "no_workshop", "Bitte zuerst mindestens einen Workshop anlegen."))
+    return gaps
+
+
 Transition = Literal["open", "close"]
 
 

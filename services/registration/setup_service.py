@@ -13,7 +13,7 @@ from shared.store import UnitOfWork
 from . import catalogue, seats
 from .setup_domain import (
     CONFIRMABLE, CloneCreate, Conflict, ForumWrite, Seated, WorkshopWrite, clone_of, displaced, displaced_explanation,
-    forum_config, reduction_conflicts, slug, workshop_config,
+    forum_config, opening_gaps, reduction_conflicts, slug, workshop_config,
 )
 from .store import RegistrationStore
 
@@ -57,6 +57,10 @@ async def set_status(uow: UnitOfWork, forum_id: str, status: ForumStatus, at: da
         raise Refused([Conflict("status", "archived", "Die Veranstaltung ist archiviert.")], confirmable=False)
     if status == ForumStatus.archived:
         return await catalogue.configure_forum(uow, forum.model_copy(update={"status": status}))
+    if status == ForumStatus.open:
+        missing = opening_gaps(forum, await RegistrationStore(uow.db).workshops(forum_id, uow.session))
+        if missing:
+            raise Refused(missing, confirmable=False)
     return await catalogue.set_registration_status(uow, forum_id, status, at=at)
 
 

@@ -127,7 +127,7 @@ def test_registration_opens_and_closes_by_itself_at_the_configured_times_on_the_
                   ("forum.registration_closed", closes + timedelta(seconds=1))]
 
 
-def test_a_reduction_that_invalidates_decisions_is_refused_until_confirmed_and_then_waitlists_the_latest(stack, http):
+def test_a_reduction_that_invalidates_decisions_is_refused_until_confirmed_and_then_waitlists_the_latest(stack, http, staff):
     quotas = {"company": {"min": 0, "max": 3}, "municipality": {"min": 0, "max": 3}}
     forum, (ws,) = new_forum(stack, http, "Themenforum 11: Quoten", [{"seats": 4, "quotas": quotas}])
     people = [person(forum_id=forum, preferences=[ws], actor_group=g) for g in ("company", "municipality", "company", "company")]
@@ -150,6 +150,12 @@ def test_a_reduction_that_invalidates_decisions_is_refused_until_confirmed_and_t
     refused = api(stack, http, "PUT", path, json=lower)
     assert refused.status_code == 409 and refused.json()["conflicts"][0]["field"] == "quotas.company.max"
     assert "Gruppe Unternehmen sind 3 Personen angenommen" in refused.json()["detail"]
+    page_url = stack.url("registration", f"/staff/fora/{forum}/workshops/{ws}")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', staff.get(page_url).text).group(1)
+    form = {"csrf": csrf, "title": base["title"], "seats": "4", "max_company": "2", "max_municipality": "3"}
+    page = staff.post(page_url, data=form)
+    assert page.status_code == 409 and "Die Änderung macht bestehende Entscheidungen ungültig" in page.text
+    assert 'name="confirm"' in page.text and "Gruppe Unternehmen sind 3 Personen angenommen" in page.text
     assert all(http.get(a["status_url"]).json()["status"] == "accepted" for a in people_answers)  # nothing changed yet
 
     done = api(stack, http, "PUT", path, params={"confirm": "true"}, json=lower)
@@ -228,7 +234,7 @@ def test_a_clone_copies_workshops_quotas_and_texts_with_new_ids_and_no_people(st
     quotas = {"research": {"min": 1, "max": 2}}
     forum, (ws1, _ws2) = new_forum(stack, http, "Themenforum 14: Vorlage", [{"seats": 6, "quotas": quotas, "reserved_seats": 1},
                                                                            {"seats": 8, "organisation_cap": 2}])
-    assert register(stack, http, person(forum_id=forum, preferences=[ws1])).status_code == 202
+    decided(http, register(stack, http, person(forum_id=forum, preferences=[ws1])).json())
     answer = api(stack, http, "POST", f"/api/v1/fora/{forum}/clone", json={"title": "Themenforum 15: aus der Vorlage"})
     assert answer.status_code == 201, answer.text
     clone = answer.json()
@@ -238,9 +244,16 @@ def test_a_clone_copies_workshops_quotas_and_texts_with_new_ids_and_no_people(st
         (1, 6, quotas, 1, None), (2, 8, {}, 0, 2)]
     assert all(w["workshop_id"].startswith(clone["forum_id"]) for w in clone["workshops"])
     assert api(stack, http, "GET", f"/api/v1/fora/{clone['forum_id']}/registrations").json() == []
+    in_use = api(stack, http, "DELETE", f"/api/v1/fora/{forum}/workshops/{ws1}")
+    assert in_use.status_code == 409 and "bitte zuerst umbuchen" in in_use.json()["detail"]
+    assert api(stack, http, "DELETE", f"/api/v1/fora/{forum}/workshops/{_ws2}").json()["removed"] is True
+    assert list(fill(stack, http, forum)) == [ws1]
 
 
 def test_archive_stops_registration_and_bad_input_names_the_field(stack, http):
+    empty, _ = new_forum(stack, http, "Themenforum 16: ohne Workshop", [], open_now=False, starts_on=None)
+    gaps = api(stack, http, "POST", f"/api/v1/fora/{empty}/open")
+    assert gaps.status_code == 409 and {c["field"] for c in gaps.json()["conflicts"]} == {"starts_on", "workshops"}
     forum, (ws,) = new_forum(stack, http, "Themenforum 16: Archiv", [{"seats": 3}])
     assert api(stack, http, "POST", f"/api/v1/fora/{forum}/archive").json()["status"] == "archived"
     assert api(stack, http, "POST", f"/api/v1/fora/{forum}/open").status_code == 409
