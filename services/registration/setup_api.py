@@ -14,7 +14,7 @@ from shared.events.catalogue import ForumStatus
 from shared.store import UnitOfWork
 
 from . import setup_service
-from .setup_domain import FORUM_ID, WORKSHOP_ID, CloneCreate, ForumWrite, WorkshopWrite
+from .setup_domain import WORKSHOP_ID, CloneCreate, ForumWrite, WorkshopWrite
 from .setup_service import NotFound, Refused
 from .store import RegistrationStore
 from .windows import clock_of
@@ -140,4 +140,4 @@ async def _same(result: Any) -> dict[str, Any]:
     return result
 
 
-__all__ = ["FORUM_ID", "router", "run_setup", "forum_view", "SetupError"]
+__all__ = ["router", "run_setup", "forum_view", "SetupError"]
