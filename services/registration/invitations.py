@@ -92,11 +92,12 @@ async def _take_reserved(uow: UnitOfWork, workshop_id: str) -> bool:
     doc = await uow.db.workshops.find_one({"_id": workshop_id}, session=uow.session)
     if doc is None or doc.get("removed"):
         return False
+    # `version` is bumped like every write to a workshop's counts (batch deciders guard their writes with it).
     taken = doc.get("reserved_taken", 0)
     if taken >= doc.get("reserved_seats", 0):
         return False
     current = {"reserved_taken": taken} if taken else {"$or": [{"reserved_taken": {"$exists": False}}, {"reserved_taken": 0}]}
-    result = await uow.db.workshops.update_one({"_id": workshop_id, **current}, {"$inc": {"reserved_taken": 1}},
+    result = await uow.db.workshops.update_one({"_id": workshop_id, **current}, {"$inc": {"reserved_taken": 1, "version": 1}},
                                                session=uow.session)
     return result.modified_count == 1
 
@@ -119,7 +120,8 @@ async def release_reserved(uow: UnitOfWork, reg: dict[str, Any]) -> None:
     """A cancelling invitee gives their reserved seat back (it stays reserved for invitees)."""
     if not reg.get("reserved_seat"):
         return
-    await uow.db.workshops.update_one({"_id": reg["reserved_seat"]}, {"$inc": {"reserved_taken": -1}}, session=uow.session)
+    await uow.db.workshops.update_one({"_id": reg["reserved_seat"]}, {"$inc": {"reserved_taken": -1, "version": 1}},
+                                      session=uow.session)
     await uow.db.registrations.update_one({"_id": reg["_id"]}, {"$set": {"reserved_seat": None}}, session=uow.session)
     if reg.get("invitation_id"):
         await uow.db.invitations.update_one({"_id": reg["invitation_id"]}, {"$set": {"status": "cancelled"}},
