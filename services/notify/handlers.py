@@ -10,7 +10,7 @@ from shared.events.agenda import AgendaPublished, AgendaUpdated
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
 from shared.events.notifications import NotificationRequested
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
-from shared.events.registrations import RegistrationSubmitted
+from shared.events.registrations import InvitationSent, RegistrationSubmitted
 from shared.events.results import ResultFinalized
 from shared.events.selection import SelectionDecided
 from shared.projections import apply_decision_transition, project_forum, project_workshop
@@ -75,6 +75,18 @@ async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> N
     await queue_mail(uow, Mail(event.id, d.participant_id, template, d.forum_id, workshop_id=workshop_id,
                                language=d.language.value, context=context,
                                key=f"decision:{d.registration_id}:{d.decision_seq}"))
+
+
+@on("invitation.sent")
+async def on_invitation(event: CloudEvent[InvitationSent], uow: UnitOfWork) -> None:
+    """Mail a stakeholder their personal invitation link (or a reminder of it); one mail per invitation and round."""
+    d = event.data
+    await NotifyStore(uow.db).save_recipient(d.invitation_id, {"email": d.email, "first_name": d.first_name,
+                                                               "last_name": d.last_name, "language": d.language.value}, uow.session)
+    await queue_mail(uow, Mail(event.id, d.invitation_id, "invitation_reminder" if d.reminder else "invitation", d.forum_id,
+                               workshop_id=d.workshop_id, language=d.language.value,
+                               context={"invitation_url": d.invitation_url, "decline_url": d.decline_url},
+                               key=f"invitation:{d.invitation_id}:{d.sequence}"))
 
 
 @on("agenda.published", "agenda.updated")

@@ -26,6 +26,7 @@ TEMPLATE_NAMES_DE = {
     "acknowledgement": "Eingangsbestätigung", "accepted": "Zusage (mit Kalendereinladung)", "waitlisted": "Warteliste",
     "moved_up": "Nachgerückt", "rejected": "Absage", "cancelled": "Stornierung", "agenda_changed": "Programmänderung",
     "reminder": "Erinnerung", "report_available": "Bericht verfügbar",
+    "invitation": "Persönliche Einladung", "invitation_reminder": "Erinnerung an eine Einladung",
 }
 
 

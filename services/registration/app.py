@@ -9,7 +9,7 @@ from shared.runtime import ServiceRuntime
 
 from fastapi.staticfiles import StaticFiles
 
-from . import api, catalogue, console, erasure, pages, staff_api, store
+from . import api, catalogue, console, erasure, invitations, invitations_api, pages, setup_api, setup_pages, staff_api, store, windows
 from .handlers import consumer
 from .intake import Intake
 from .settings import RegistrationSettings
@@ -21,6 +21,16 @@ async def _seed(runtime: ServiceRuntime) -> None:
         await catalogue.apply_seed(runtime, Path(path))
 
 
+async def _indexes(db) -> None:  # type: ignore[no-untyped-def]
+    await store.ensure_indexes(db)
+    await invitations.ensure_indexes(db)
+
+
+async def _windows(runtime: ServiceRuntime) -> None:
+    runtime.spawn(windows.run_windows(runtime, runtime.clock, runtime.settings.window_check_interval_s),  # type: ignore[attr-defined]
+                  name="registration-windows")
+
+
 def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no-untyped-def]
     """Build the registration service."""
     settings = settings or RegistrationSettings()
@@ -28,15 +38,18 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
         settings,
         consumer=consumer,
         publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION),
-        indexes=store.ensure_indexes,
-        on_start=[_seed],
+        indexes=_indexes,
+        on_start=[_seed, _windows],
     )
+    runtime.clock = windows.Clock(settings.clock_file)  # type: ignore[attr-defined]
     app = runtime.create_app(
         title="Themenforum – Registration",
         description="Forum catalogue, registrations and participant selection.",
-        routers=[api.router, erasure.router, staff_api.router, pages.router, console.router],
+        routers=[api.router, erasure.router, staff_api.router, setup_api.router, invitations_api.router,
+                 invitations_api.public, pages.router, setup_pages.router, console.router],
     )
-    app.state.intake = intake = Intake(runtime, api.token_hash)
+    app.state.clock = runtime.clock  # type: ignore[attr-defined]
+    app.state.intake = intake = Intake(runtime, api.token_hash, runtime.clock)  # type: ignore[attr-defined]
 
     async def start_intake(rt: ServiceRuntime) -> None:
         rt.spawn(intake.run(), name="intake-committer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,8 @@ async def configure_workshop(uow: UnitOfWork, workshop: WorkshopConfigured) -> b
     return True
 
 
-async def set_registration_status(uow: UnitOfWork, forum_id: str, status: ForumStatus) -> bool:
-    """Open or close registration; emits the matching catalogue events."""
+async def set_registration_status(uow: UnitOfWork, forum_id: str, status: ForumStatus, at: datetime | None = None) -> bool:
+    """Open or close registration; emits the matching catalogue events (`at`: the service clock's now)."""
     store = RegistrationStore(uow.db)
     forum = await store.get_forum(forum_id, uow.session)
     if forum is None:
@@ -55,9 +56,9 @@ async def set_registration_status(uow: UnitOfWork, forum_id: str, status: ForumS
         return False
     await configure_forum(uow, forum.model_copy(update={"status": status}))
     if status == ForumStatus.open:
-        uow.emit("forum.registration_opened", subject=forum_id, data=ForumRegistrationOpened(forum_id=forum_id, opened_at=utcnow()))
+        uow.emit("forum.registration_opened", subject=forum_id, data=ForumRegistrationOpened(forum_id=forum_id, opened_at=at or utcnow()))
     else:
-        uow.emit("forum.registration_closed", subject=forum_id, data=ForumRegistrationClosed(forum_id=forum_id, closed_at=utcnow()))
+        uow.emit("forum.registration_closed", subject=forum_id, data=ForumRegistrationClosed(forum_id=forum_id, closed_at=at or utcnow()))
     return True
 
 

@@ -74,7 +74,7 @@ def check_against_forum(body: RegistrationCreate, forum: ForumConfigured | None,
     if forum is None:
         raise IntakeError("forum_id", "Diese Veranstaltung gibt es nicht oder die Anmeldung ist nicht geöffnet.", "unknown forum")
     if not registration_open(forum, now):
-        raise IntakeError("forum_id", "Die Anmeldung für diese Veranstaltung ist derzeit nicht geöffnet.", "registration closed")
+        raise IntakeError("forum_id", window_text(forum, now), window_reason(forum, now))
     known = {w.workshop_id for w in workshops if not w.removed}
     unknown = [p for p in body.preferences if p not in known]
     if unknown:
@@ -88,6 +88,30 @@ def registration_open(forum: ForumConfigured, now: datetime) -> bool:
     if forum.registration_opens_at and now < forum.registration_opens_at:
         return False
     return not (forum.registration_closes_at and now >= forum.registration_closes_at)
+
+
+def window_reason(forum: ForumConfigured, now: datetime) -> str:
+    """Why registration is not open: `registration_closed` after it closed, else `registration_not_open`."""
+    closes = forum.registration_closes_at
+    if forum.status in (ForumStatus.closed, ForumStatus.archived) or (closes is not None and now >= closes):
+        return "registration_closed"
+    return "registration_not_open"
+
+
+def window_text(forum: ForumConfigured, now: datetime, lang: str = "de") -> str:
+    """What the form and the intake say while registration is not open (German first)."""
+    from zoneinfo import ZoneInfo
+
+    opens = forum.registration_opens_at
+    if window_reason(forum, now) == "registration_closed":
+        return "Die Anmeldung für diese Veranstaltung ist geschlossen." if lang == "de" else "Registration for this event has closed."
+    if opens is not None and now < opens and forum.status != ForumStatus.archived:
+        local = opens.astimezone(ZoneInfo(forum.timezone or "Europe/Berlin"))
+        if lang == "de":
+            return f"Die Anmeldung öffnet am {local:%d.%m.%Y} um {local:%H:%M} Uhr."
+        return f"Registration opens on {local:%d %B %Y} at {local:%H:%M}."
+    return ("Die Anmeldung für diese Veranstaltung ist derzeit nicht geöffnet." if lang == "de"
+            else "Registration is not open at the moment.")
 
 
 CatalogueCommand = Literal["configure_forum", "configure_workshop", "open_registration", "close_registration"]

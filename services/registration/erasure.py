@@ -27,7 +27,14 @@ ANONYMISED = {"first_name": "", "last_name": "", "email": "", "organisation": ""
 async def erase_participant(uow: UnitOfWork, participant_id: str, requested_by: str) -> int:
     """Anonymise every registration of the person, scrub the outbox, ask the other services."""
     registrations = uow.db.registrations
-    ids = [d["_id"] async for d in registrations.find({"participant_id": participant_id}, {"_id": 1}, session=uow.session)]
+    docs = [d async for d in registrations.find({"participant_id": participant_id}, {"_id": 1, "invitation_id": 1},
+                                                session=uow.session)]
+    ids = [d["_id"] for d in docs]
+    invited = [d["invitation_id"] for d in docs if d.get("invitation_id")]
+    for invitation_id in invited:  # the invitation list held the same person's name and address
+        await uow.db.invitations.update_one({"_id": invitation_id}, {"$set": {
+            "first_name": "", "last_name": "", "email": "", "email_lower": f"erased:{invitation_id}", "organisation": "",
+            "erased": True}}, session=uow.session)
     for registration_id in ids:
         await registrations.update_one(
             {"_id": registration_id},

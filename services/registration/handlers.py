@@ -10,7 +10,7 @@ from shared.events.registrations import RegistrationCancelled
 from shared.events.selection import DecisionStatus
 from shared.store import UnitOfWork
 
-from . import rolling, seats
+from . import invitations, rolling, seats
 from .store import RegistrationStore
 
 consumer = EventConsumer()
@@ -31,6 +31,7 @@ async def release_on_cancellation(event: CloudEvent[RegistrationCancelled], uow:
     registration = await store.get(event.data.registration_id, uow.session)
     if registration is None or not registration.get("cancel_pending"):
         return
+    await invitations.release_reserved(uow, registration)
     await seats.leave(uow, registration)
     await uow.db.registrations.update_one({"_id": registration["_id"]}, {"$set": {"cancel_pending": False}}, session=uow.session)
     await seats.record(uow, registration, status=DecisionStatus.cancelled, workshop_id=None, reasons=["cancelled"],

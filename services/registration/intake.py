@@ -24,6 +24,7 @@ from shared.events.catalogue import ForumConfigured, WorkshopConfigured
 from shared.events.registrations import RegistrationSubmitted
 from shared.store import UnitOfWork, run_together
 
+from . import invitations
 from .domain import IntakeError, RegistrationCreate, check_against_forum, near_duplicate_ids
 from .selection import organisation_key
 from .store import RegistrationStore
@@ -36,6 +37,7 @@ Answer = tuple[int, dict[str, Any]]
 class _Request:
     body: RegistrationCreate
     done: asyncio.Future[Answer]
+    invitation: dict[str, Any] | None = None
 
 
 @dataclass
@@ -44,13 +46,14 @@ class _New:
     doc: dict[str, Any]
     event: RegistrationSubmitted
     token: str
+    invitation: dict[str, Any] | None
 
 
 class Intake:
     """Queues submissions and commits them in groups (one committer per service instance)."""
 
-    def __init__(self, runtime: Any, token_hash: Any, max_batch: int = 200) -> None:
-        self.runtime, self.token_hash, self.max_batch = runtime, token_hash, max_batch
+    def __init__(self, runtime: Any, token_hash: Any, clock: Any, max_batch: int = 200) -> None:
+        self.runtime, self.token_hash, self.clock, self.max_batch = runtime, token_hash, clock, max_batch
         self.queue: asyncio.Queue[_Request] = asyncio.Queue()
 
     async def submit(self, body: RegistrationCreate) -> Answer:
@@ -98,9 +101,9 @@ class Intake:
             await self._store(new)
 
     async def _check(self, store: RegistrationStore, batch: list[_Request]) -> list[tuple[_Request, ForumConfigured]]:
-        """Each request against its forum (read once per batch); misfits get their 422 now."""
+        """Each request against its forum (read once per batch) and its invitation; misfits get their 422 now."""
         fora: dict[str | None, tuple[ForumConfigured | None, list[WorkshopConfigured]]] = {}
-        now, checked = utcnow(), []
+        now, checked = self.clock.now(), []
         for request in batch:
             key = request.body.forum_id
             if key not in fora:
@@ -109,6 +112,7 @@ class Intake:
             forum, workshops = fora[key]
             try:
                 check_against_forum(request.body, forum, workshops, now)
+                request.invitation = await invitations.check_invitation(store.db, forum.forum_id, request.body)  # type: ignore[union-attr]
             except IntakeError as exc:
                 request.done.set_exception(exc)
                 continue
@@ -124,6 +128,7 @@ class Intake:
             first_name=body.first_name, last_name=body.last_name, email=str(body.email), organisation=body.organisation,
             role=body.role, actor_group=body.actor_group, municipality=body.municipality, preferences=body.preferences,
             language=body.language, consent_version=forum.privacy_notice_version, submitted_at=utcnow(),
+            invitation_id=request.invitation["_id"] if request.invitation else None,
         )
         org_key = organisation_key(body.organisation)
         same_org = colleagues.setdefault((forum.forum_id, org_key), [])
@@ -133,11 +138,11 @@ class Intake:
             "_id": registration_id, **submitted.model_dump(mode="json", exclude={"registration_id"}),
             "email_lower": str(body.email).lower(), "motivation": body.motivation, "status": "received",
             "decision_seq": 0, "token_hash": self.token_hash(token), "created_at": utcnow(), "org_key": org_key,
-            "near_duplicate_of": near, "seat": None,
+            "near_duplicate_of": near, "seat": None, **invitations.registration_fields(request.invitation),
         }
         same_org.append({"_id": registration_id, "first_name": body.first_name, "last_name": body.last_name,
                          "status": "received"})
-        return _New(request, doc, submitted, token)
+        return _New(request, doc, submitted, token, request.invitation)
 
     async def _store(self, new: list[_New]) -> None:
         """All new registrations and their outbox records in one transaction; one by one if that fails on a duplicate."""
@@ -146,6 +151,7 @@ class Intake:
         async def work() -> None:
             await RegistrationStore(self.runtime.db).insert_many([n.doc for n in new], units[0].session)
             for n, uow in zip(new, units, strict=True):
+                await invitations.mark_answered(uow, n.invitation, "accepted", n.doc["_id"])
                 uow.emit("registration.submitted", subject=n.doc["_id"], data=n.event)
 
         try:
@@ -161,6 +167,7 @@ class Intake:
     async def _store_one(self, n: _New) -> None:
         async def work(uow: UnitOfWork) -> None:
             await RegistrationStore(uow.db).insert(n.doc, uow.session)
+            await invitations.mark_answered(uow, n.invitation, "accepted", n.doc["_id"])
             uow.emit("registration.submitted", subject=n.doc["_id"], data=n.event)
 
         try:

@@ -11,13 +11,16 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from shared.events import utcnow
 from shared.events.common import ACTOR_GROUP_LABELS_DE, ACTOR_GROUP_LABELS_EN
 from shared.http import field_errors
 from shared.municipalities import ruhr_municipalities
 
+from . import invitations
 from .api import authorised_registration, cancel, live_status, submit_registration
-from .domain import IntakeError, RegistrationCreate, registration_open
+from shared.events.catalogue import ForumStatus
+
+from .domain import IntakeError, RegistrationCreate, registration_open, window_text
+from .windows import clock_of
 from .store import RegistrationStore
 from .texts import LABELS, TEXTS
 
@@ -33,16 +36,18 @@ def _lang(lang: str | None) -> str:
 
 async def _render_form(request: Request, lang: str, values: dict[str, Any], errors: dict[str, str], status: int = 200) -> HTMLResponse:
     store = RegistrationStore(request.app.state.runtime.db)
-    forum = await store.default_forum()
-    if forum is None and values.get("forum_id"):
-        forum = await store.get_forum(values["forum_id"])
+    forum = await store.get_forum(values["forum_id"]) if values.get("forum_id") else None
+    if forum is None or forum.status == ForumStatus.archived:
+        forum = await store.default_forum()
     workshops = await store.workshops(forum.forum_id) if forum else []
     labels = ACTOR_GROUP_LABELS_DE if lang == "de" else ACTOR_GROUP_LABELS_EN
+    now = clock_of(request.app.state).now()
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = templates.TemplateResponse(
         request, "form.html",
         {"lang": lang, "t": TEXTS[lang], "labels": LABELS[lang], "forum": forum, "workshops": workshops,
-         "is_open": bool(forum and registration_open(forum, utcnow())), "groups": [(g.value, l) for g, l in labels.items()],
+         "is_open": bool(forum and registration_open(forum, now)),
+         "window_text": window_text(forum, now, lang) if forum else "", "groups": [(g.value, l) for g, l in labels.items()],
          "municipalities": ruhr_municipalities(), "values": values, "errors": errors, "csrf_token": token},
         status_code=status,
     )
@@ -51,8 +56,12 @@ async def _render_form(request: Request, lang: str, values: dict[str, Any], erro
 
 
 @router.get("/", response_class=HTMLResponse)
-async def form(request: Request, lang: str | None = Query(None, max_length=5)) -> HTMLResponse:
-    return await _render_form(request, _lang(lang), {}, {})
+async def form(request: Request, lang: str | None = Query(None, max_length=5), forum: str | None = Query(None, max_length=100),
+               invitation: str | None = Query(None, max_length=200)) -> HTMLResponse:
+    values = {"forum_id": forum} if forum else {}
+    if invitation:  # a personal invitation link pre-fills the form
+        values = await invitations.form_values(request.app.state.runtime.db, invitation) or values
+    return await _render_form(request, _lang(lang), values, {})
 
 
 @router.post("/", response_class=HTMLResponse)
@@ -74,6 +83,7 @@ async def submit_form(request: Request, lang: str | None = Query(None, max_lengt
         "actor_group": values.get("actor_group", ""), "municipality": values.get("municipality", ""),
         "preferences": [values[k] for k in sorted(values) if k.startswith("preference_") and values[k]],
         "motivation": values.get("motivation", ""), "language": lang, "consent": values.get("consent") == "true",
+        "invitation_token": values.get("invitation_token") or None,
     }
     try:
         parsed = RegistrationCreate.model_validate(body)

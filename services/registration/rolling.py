@@ -20,7 +20,7 @@ from shared.events.catalogue import SelectionMode
 from shared.events.selection import DecisionStatus
 from shared.store import UnitOfWork
 
-from . import seats
+from . import invitations, seats
 from .selection import WorkshopFill, decide_rolling, waitlist_explanation
 from .store import RegistrationStore
 
@@ -64,10 +64,10 @@ async def decide_batch(batch: Batch) -> None:
     plan = await _load(store, {w for reg, _ in todo for w in reg["preferences"]}, uow0)
     pending: list[tuple[dict[str, Any], UnitOfWork, dict[str, Any]]] = []
     for reg, uow in todo:
-        if reg.get("invitation_token"):
-            # Invitations use reserved seats through the one-at-a-time path; write what we planned first.
+        if reg.get("invited_workshop_id"):
+            # Invitees take reserved seats through the one-at-a-time path; write what we planned first.
             await _flush(store, plan, pending, uow0)
-            await seats.decide(uow, reg)
+            await invitations.decide_invited(uow, reg)
             plan, pending = await _load(store, set(plan.fills), uow0), []
             continue
         pending.append((reg, uow, _decide(plan, reg)))

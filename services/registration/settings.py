@@ -17,3 +17,10 @@ class RegistrationSettings(ServiceSettings):
     form_rate_limit_per_minute: int = Field(
         20, validation_alias="FORM_RATE_LIMIT_PER_MINUTE", description="Form submissions per address and minute (0: off)."
     )
+    clock_file: Path | None = Field(
+        None, validation_alias="REGISTRATION_CLOCK_FILE",
+        description="Tests only (unset in production): a file holding an ISO time the service takes as now.",
+    )
+    window_check_interval_s: float = Field(
+        1.0, gt=0, validation_alias="REGISTRATION_WINDOW_CHECK_S", description="How often registration windows are checked."
+    )

@@ -252,7 +252,7 @@ PUBLIC_FIELDS = {"token_hash": 0, "email_lower": 0}
 
 
 def _config(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ("_id", "accepted", "by_group", "by_org", "waitlisted")}
+    return {k: v for k, v in doc.items() if k not in ("_id", "accepted", "by_group", "by_org", "waitlisted", "reserved_taken", "version")}
 
 
 def _fill(doc: dict[str, Any]) -> WorkshopFill:

@@ -22,6 +22,8 @@ TEXTS = {
         "rate": "Zu viele Anmeldungen von dieser Adresse. Bitte versuchen Sie es in einer Minute erneut.",
         "cancel": "Anmeldung stornieren", "cancel_hint": "Wenn Sie nicht teilnehmen können, geben Sie Ihren Platz bitte frei; er geht an die nächste Person auf der Warteliste.",
         "workshop": "Workshop", "position": "Platz auf der Warteliste",
+        "invited": "Sie wurden persönlich eingeladen: Für Sie ist ein Platz im genannten Workshop reserviert.",
+        "privacy": "Datenschutzhinweise",
     },
     "en": {
         "site": "Themenforum – Registration", "skip": "Skip to content", "language": "Language",
@@ -43,6 +45,8 @@ TEXTS = {
         "rate": "Too many registrations from this address. Please try again in a minute.",
         "cancel": "Cancel my registration", "cancel_hint": "If you cannot attend, please free your seat; it goes to the next person on the waiting list.",
         "workshop": "Workshop", "position": "Place on the waiting list",
+        "invited": "You have been invited personally: a seat in the workshop named is reserved for you.",
+        "privacy": "Privacy notice",
     },
 }
 
@@ -50,9 +54,9 @@ LABELS = {
     "de": {"first_name": "Vorname", "last_name": "Nachname", "email": "E-Mail-Adresse", "organisation": "Organisation",
            "role": "Funktion", "actor_group": "Akteursgruppe", "municipality": "Kommune (Sitz der Organisation)",
            "preferences": "Workshop-Wünsche", "motivation": "Was möchten Sie einbringen?", "consent": "Einwilligung",
-           "forum_id": "Veranstaltung"},
+           "forum_id": "Veranstaltung", "invitation_token": "Einladung"},
     "en": {"first_name": "First name", "last_name": "Last name", "email": "E-mail address", "organisation": "Organisation",
            "role": "Role", "actor_group": "Stakeholder group", "municipality": "Municipality (organisation's seat)",
            "preferences": "Workshop choices", "motivation": "What would you like to contribute?", "consent": "Consent",
-           "forum_id": "Event"},
+           "forum_id": "Event", "invitation_token": "Invitation"},
 }

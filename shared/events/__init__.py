@@ -34,6 +34,7 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec("registration.submitted", topics.REGISTRATIONS, registrations.RegistrationSubmitted),
         EventSpec("registration.updated", topics.REGISTRATIONS, registrations.RegistrationUpdated),
         EventSpec("registration.cancelled", topics.REGISTRATIONS, registrations.RegistrationCancelled),
+        EventSpec("invitation.sent", topics.REGISTRATIONS, registrations.InvitationSent),
         EventSpec("selection.decided", topics.SELECTION, selection.SelectionDecided),
         EventSpec("selection.overridden", topics.SELECTION, selection.SelectionOverridden),
         EventSpec("selection.finalized", topics.SELECTION, selection.SelectionFinalized),

@@ -39,6 +39,7 @@ class ForumConfigured(BaseModel):
     organiser: str = ""
     contact_email: str = ""
     privacy_notice_version: str = Field("1", description="Version of the privacy notice people consent to.")
+    privacy_notice_text: str = Field("", description="The privacy notice itself (the text of `privacy_notice_version`).")
     languages: list[Language] = [Language.de, Language.en]
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None

@@ -47,3 +47,21 @@ class RegistrationCancelled(BaseModel):
     cancelled_by: str = Field("participant", description="`participant` or a staff member id.")
     reason: str = ""
     cancelled_at: datetime
+
+
+class InvitationSent(BaseModel):
+    """Staff invited a stakeholder (or reminded them): notify mails the personal link."""
+
+    invitation_id: str = Field(description="Id of the invitation (also the recipient id for mails).")
+    forum_id: str
+    workshop_id: str = Field(description="The workshop whose reserved seat the invitation holds.")
+    first_name: str
+    last_name: str
+    email: str
+    organisation: str = ""
+    language: Language = Language.de
+    reminder: bool = Field(False, description="A reminder to someone who has not answered yet.")
+    sequence: int = Field(1, ge=1, description="1 for the invitation, 2.. for each reminder (one mail each).")
+    invitation_url: str = Field(description="Personal link that opens the pre-filled form.")
+    decline_url: str = Field(description="Personal link to decline.")
+    sent_at: datetime

@@ -41,6 +41,11 @@ OPERATIONS: dict[str, list[str]] = {
         "GET /api/v1/fora/{forum_id}/selection", "GET /api/v1/fora/{forum_id}/registrations",
         "POST /api/v1/fora/{forum_id}/selection/dry-run", "POST /api/v1/selection/runs/{run_id}/publish",
         "GET /api/v1/fora/{forum_id}/participants.{fmt}",
+        "GET /api/v1/fora", "POST /api/v1/fora", "PUT /api/v1/fora/{forum_id}", "POST /api/v1/fora/{forum_id}/open",
+        "POST /api/v1/fora/{forum_id}/close", "POST /api/v1/fora/{forum_id}/archive", "POST /api/v1/fora/{forum_id}/clone",
+        "POST /api/v1/fora/{forum_id}/workshops", "PUT /api/v1/fora/{forum_id}/workshops/{workshop_id}",
+        "DELETE /api/v1/fora/{forum_id}/workshops/{workshop_id}", "POST /api/v1/fora/{forum_id}/invitations",
+        "GET /api/v1/fora/{forum_id}/invitations", "POST /api/v1/fora/{forum_id}/invitations/remind",
     ],
     "agenda": [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /asyncapi",
@@ -72,7 +77,9 @@ OPERATIONS: dict[str, list[str]] = {
 STREAMS = {("results", "GET /api/v1/stream")}
 # Valid bodies would change platform-wide state other tests rely on (fire every due reminder and mail
 # everybody; register webhooks to random hosts); with the token they get invalid (negative) cases only.
-NEGATIVE_ONLY_WITH_TOKEN = {("notify", "POST /api/v1/reminders/run"), ("notify", "POST /api/v1/webhooks")}
+NEGATIVE_ONLY_WITH_TOKEN = {("notify", "POST /api/v1/reminders/run"), ("notify", "POST /api/v1/webhooks"),
+                            # random fora with random registration windows would open by themselves
+                            ("registration", "POST /api/v1/fora")}
 # Slow renderers: fewer examples.
 SLOW = {("results", "GET /api/v1/reports/{forum_id}.pdf")}
 # Statuses FastAPI does not document but every service answers legitimately: a body that is not
