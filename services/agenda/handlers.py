@@ -51,8 +51,8 @@ async def on_registrations(batch: Batch) -> None:
 @consumer.on("registration.updated")
 async def on_registration_updated(event: CloudEvent[RegistrationUpdated], uow: UnitOfWork) -> None:
     if "organisation" in event.data.changes:
-        await AgendaStore(uow.db).save_person(event.data.registration_id,
-                                              {"organisation": str(event.data.changes["organisation"])}, uow.session)
+        await AgendaStore(uow.db).update_person(event.data.registration_id,
+                                                {"organisation": str(event.data.changes["organisation"])}, uow.session)
 
 
 @consumer.on_batch("selection.decided")

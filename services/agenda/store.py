@@ -133,16 +133,23 @@ class AgendaStore:
             {"_id": workshop_id}, {"$set": {"forum_id": forum_id, "conflicts": conflicts}}, upsert=True, session=session)
 
     # people and breakout groups ------------------------------------------------------------
-    async def save_person(self, registration_id: str, fields: dict[str, Any], session: Session) -> None:
-        await self.save_people({registration_id: fields}, session)
+    async def update_person(self, registration_id: str, fields: dict[str, Any], session: Session) -> None:
+        """Change a known person (no upsert: an erased person stays gone)."""
+        await self.db.people.update_one({"_id": registration_id}, {"$set": fields}, session=session)
 
     async def save_people(self, people: dict[str, dict[str, Any]], session: Session) -> None:
-        if people:
-            await self.db.people.bulk_write([UpdateOne({"_id": r}, {"$set": f}, upsert=True) for r, f in people.items()],
-                                            ordered=True, session=session)
+        """Upsert people, except those erased already (an erasure can overtake the registration on another topic)."""
+        pids = sorted({f["participant_id"] for f in people.values() if f.get("participant_id")})
+        erased = {d["_id"] async for d in self.db.erased_participants.find({"_id": {"$in": pids}}, session=session)} if pids else set()
+        writes = [UpdateOne({"_id": r}, {"$set": f}, upsert=True) for r, f in people.items() if f.get("participant_id") not in erased]
+        if writes:
+            await self.db.people.bulk_write(writes, ordered=True, session=session)
 
     async def erase_person(self, participant_id: str, session: Session) -> None:
+        """Delete the person's name and organisation and remember the erasure (a tombstone with the id only)."""
         await self.db.people.delete_many({"participant_id": participant_id}, session=session)
+        await self.db.erased_participants.update_one({"_id": participant_id}, {"$set": {"erased": True}}, upsert=True,
+                                                     session=session)
 
     async def accepted_people(self, workshop_id: str, session: Session = None) -> list[dict[str, Any]]:
         """Accepted registrations of a workshop with their actor group and organisation."""

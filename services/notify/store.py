@@ -42,6 +42,9 @@ class NotifyStore:
 
     # recipients ------------------------------------------------------------------------
     async def save_recipient(self, participant_id: str, fields: dict[str, Any], session: Session) -> None:
+        """Remember how to reach a person, unless they were erased (the erasure can overtake the registration)."""
+        if await self.db.erased_participants.find_one({"_id": participant_id}, session=session):
+            return
         await self.db.recipients.update_one({"_id": participant_id}, {"$set": fields}, upsert=True, session=session)
 
     async def recipient(self, participant_id: str, session: Session = None) -> dict[str, Any] | None:
