@@ -81,22 +81,26 @@ class EventConsumer:
         return sorted({CATALOGUE[t].topic for t in self.handlers})
 
     def attach(self, broker: KafkaBroker, uow_factory: UnitOfWorkFactory, settings: ServiceSettings) -> None:
-        """Create the subscribers on the broker (before it starts)."""
+        """Create the subscriber on the broker (before it starts): one consumer-group member for all topics.
+
+        One member per service instance (not one per topic) keeps the polls few: on the
+        embedded broker an empty poll costs CPU every `fetch_max_wait_ms`, per member.
+        """
         self.broker, self.uow_factory, self.settings = broker, uow_factory, settings
-        for topic in self.topics:
-            handled = sorted(t for t in self.handlers if CATALOGUE[t].topic == topic)
-            subscriber = broker.subscriber(
-                topic,
-                group_id=f"{self.settings.service_name}.{topic}",
-                auto_offset_reset="earliest",
-                fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
-                batch=True,
-                max_records=self.settings.kafka_max_batch_records,
-                ack_policy=AckPolicy.NACK_ON_ERROR,
-                title=f"{self.settings.service_name}:{topic}",
-                description="Handles " + ", ".join(handled),
-            )
-            subscriber(self._receive_batch)
+        if not self.topics:
+            return
+        subscriber = broker.subscriber(
+            *self.topics,
+            group_id=self.settings.service_name,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            batch=True,
+            max_records=self.settings.kafka_max_batch_records,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=f"{self.settings.service_name}:consume",
+            description="Handles " + ", ".join(sorted(self.handlers)),
+        )
+        subscriber(self._receive_batch)
 
     async def _receive_batch(self, message: KafkaMessage) -> None:
         await self.process_batch(list(message.raw_message))

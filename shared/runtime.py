@@ -152,7 +152,10 @@ class ServiceRuntime:
             schemas.update(schema.pop("$defs", {}))
             name = f"{self.settings.service_name}.{topic}.consumed"
             schemas[name] = schema
-            message = doc.get("components", {}).get("messages", {}).get(f"{self.settings.service_name}:{topic}:SubscribeMessage")
+            messages = doc.get("components", {}).get("messages", {})
+            # FastStream names a one-topic subscriber's channel without the topic.
+            message = messages.get(f"{self.settings.service_name}:consume:{topic}:SubscribeMessage") or (
+                messages.get(f"{self.settings.service_name}:consume:SubscribeMessage") if len(self.consumer.topics) == 1 else None)
             if message is not None:
                 message["payload"] = {"$ref": f"#/components/schemas/{name}"}
         schemas.pop("EmptyPayload", None)

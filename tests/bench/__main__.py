@@ -1,6 +1,7 @@
 """`make bench`: the floor and every scenario in one run on the embedded stack, as ratios.
 
-Environment: BENCH_N (floor size, default 20000), BENCH_SLICE_N (registrations, default 300),
+Environment: BENCH_N (floor size, default 20000), BENCH_SLICE_N (registrations, default 300), BENCH_FLOW_N
+(registrations of the flow scenario and its floor, default 20000),
 BENCH_ONLY (comma-separated scenario module names to run, e.g. "scenario_agenda").
 """
 
@@ -12,6 +13,7 @@ import os
 import pkgutil
 import platform
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +43,8 @@ async def run(stack: Stack) -> list[Result]:
     n = int(os.environ.get("BENCH_N", 20000))
     only = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
     results = [await floor.kafka_produce_consume(stack, n), await floor.mongo_insert_many(stack, n)]
+    if not only or "scenario_flow" in only:
+        results.append(await floor.flow_floor(stack, int(os.environ.get("BENCH_FLOW_N", 20000))))
     if not only or "slice" in only:
         results += await slice_bench.registrations_to_acknowledgement(stack, int(os.environ.get("BENCH_SLICE_N", 300)))
     package = Path(__file__).parent
@@ -55,20 +59,66 @@ async def run(stack: Stack) -> list[Result]:
     return results
 
 
+def _processes(stack: Stack) -> dict[str, int]:
+    pids = {name: child.proc.pid for name, child in stack.services.items() if child.proc}
+    pids.update({"kafka (Tansu)": stack.kafka.proc.pid, "mongodb (SecantusDB)": stack.mongodb.proc.pid})
+    return pids
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler(threading.Thread):
+    """Samples every process's resident memory once a second for the report."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.pids, self.samples = pids, {name: [] for name in pids}
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(1.0):
+            for name, pid in self.pids.items():
+                if (mb := _rss_mb(pid)) is not None:
+                    self.samples[name].append(mb)
+
+    def table(self) -> str:
+        lines = ["| process | RSS first MB | RSS peak MB | RSS last MB |", "|---|---:|---:|---:|"]
+        for name, values in self.samples.items():
+            if values:
+                lines.append(f"| {name} | {values[0]:,.0f} | {max(values):,.0f} | {values[-1]:,.0f} |")
+        return "\n".join(lines)
+
+
 def main() -> None:
     stack = Stack().start()
+    sampler = RssSampler(_processes(stack))
+    sampler.start()
     try:
         started = time.time()
         results = asyncio.run(run(stack))
     finally:
+        sampler.stopped.set()
         stack.stop()
-    floors = {"kafka": results[0], "mongo": results[1]}
+    floors = {"kafka": results[0], "mongo": results[1], "kafka_produce_consume": results[0], "mongo_insert_many": results[1]}
+    floors.update({"flow_floor": r for r in results if r.scenario.startswith("flow_floor")})
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
     report = "\n".join([
         f"Benchmark run {time.strftime('%Y-%m-%d %H:%M', time.gmtime(started))} UTC on {machine}",
         "(embedded stack: Tansu + SecantusDB; ratios compare with the floor rows measured in this same run)",
         "",
         table(results, floors),
+        "",
+        "Memory of every process over the whole run (sampled each second):",
+        "",
+        sampler.table(),
     ])
     print(report)
     out = Path("bench-results")

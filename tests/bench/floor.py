@@ -63,3 +63,73 @@ async def mongo_insert_many(stack: Stack, n: int) -> Result:
     await client.close()
     return Result("floor: pymongo insert_many (batches of 500)", n, elapsed, latencies, "docs",
                   note="latency per batch of 500")
+
+
+async def flow_floor(stack: Stack, n: int, batch: int = 200) -> Result:
+    """The registration flow's hops and writes with no domain logic: the ratio's denominator for the flow rows.
+
+    Intake writes each registration and its outbox record in bulk and produces it; a decider
+    consumes, writes one update and one outbox record per message in bulk and produces the
+    decision; three projectors (as agenda, results and notify) consume both topics and write
+    one upsert and one processed-record per message in bulk. Time until all three have every
+    decision.
+    """
+    from pymongo import UpdateOne
+
+    run = uuid.uuid4().hex[:8]
+    submitted, decided = f"floor-submitted-{run}", f"floor-decided-{run}"
+    client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url)
+    db = client[f"bench_flow_{run}"]
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, linger_ms=5)
+    await producer.start()
+    for topic in (submitted, decided):
+        await producer.send_and_wait(topic, b"warm-up", key=b"warm-up")
+    done = {name: 0 for name in ("agenda", "results", "notify")}
+
+    async def consumer_of(*topics: str) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
+        await consumer.start()
+        consumer.assign([TopicPartition(t, p) for t in topics for p in await producer.partitions_for(t)])
+        return consumer
+
+    async def decide() -> None:
+        consumer = await consumer_of(submitted)
+        seen = 0
+        while seen < n:
+            for records in (await consumer.getmany(timeout_ms=200, max_records=batch)).values():
+                keys = [r.key.decode() for r in records if r.key != b"warm-up"]
+                if not keys:
+                    continue
+                await db.registrations.bulk_write([UpdateOne({"_id": k}, {"$set": {"status": "decided"}}) for k in keys])
+                await db.outbox.insert_many([{"_id": f"event:{k}", "events": [k]} for k in keys])
+                await asyncio.gather(*[await producer.send(decided, b"x" * 600, key=k.encode()) for k in keys])
+                seen += len(keys)
+        await consumer.stop()
+
+    async def project(name: str) -> None:
+        consumer = await consumer_of(submitted, decided)
+        while done[name] < n:
+            for tp, records in (await consumer.getmany(timeout_ms=200, max_records=batch)).items():
+                keys = [r.key.decode() for r in records if r.key != b"warm-up"]
+                if not keys:
+                    continue
+                await db[f"{name}_view"].bulk_write([UpdateOne({"_id": k}, {"$inc": {"n": 1}}, upsert=True) for k in keys])
+                await db[f"{name}_processed"].insert_many([{"_id": f"{tp.topic}:{k}"} for k in keys])
+                if tp.topic == decided:
+                    done[name] += len(keys)
+        await consumer.stop()
+
+    stages = [asyncio.create_task(decide())] + [asyncio.create_task(project(name)) for name in done]
+    started = time.perf_counter()
+    for start in range(0, n, batch):
+        keys = [f"{run}-{i}" for i in range(start, min(n, start + batch))]
+        await db.registrations.insert_many([{"_id": k, "status": "received", "pad": "x" * 300} for k in keys])
+        await db.outbox.insert_many([{"_id": f"registration:{k}", "events": [k]} for k in keys])
+        await asyncio.gather(*[await producer.send(submitted, b"x" * 900, key=k.encode()) for k in keys])
+    await asyncio.wait_for(asyncio.gather(*stages), 1200)
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    await client.drop_database(db.name)
+    await client.close()
+    return Result("flow_floor: same hops and bulk writes, no domain logic", n, elapsed, [], "registrations",
+                  note="intake, decider and 3 projectors; 16 writes per registration")

@@ -1,0 +1,164 @@
+"""The registration rush (#9): many registrations across 20 fora × 3 workshops through the whole flow.
+
+Rows: HTTP intake at full speed; registration → decision persisted and published; the whole
+flow (decision, agenda projection, reporting projection, notification recorded); then a
+paced run at 80 % of the measured decision rate for its latency. Quotas are checked exactly
+and every registration must have exactly one first decision. Environment: BENCH_FLOW_N
+(default 20000), BENCH_FLOW_CONCURRENCY (default 64).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from typing import Any
+
+import httpx
+from pymongo import AsyncMongoClient
+
+from shared.testing import Stack
+from tests.conftest import person
+from tests.integration.selection_support import seeded_copy
+
+from .common import Result
+
+GROUPS = ["company", "research", "municipality", "chamber", "finance", "civil_society"]
+
+
+def _fora(stack: Stack, count: int = 20) -> dict[str, list[str]]:
+    with httpx.Client(timeout=60) as http:
+        return {forum: list(workshops) for forum, workshops in (seeded_copy(stack, http) for _ in range(count))}
+
+
+def _bodies(fora: dict[str, list[str]], n: int, seed: int) -> list[dict[str, Any]]:
+    rng, ids = random.Random(seed), sorted(fora)
+    out = []
+    for _ in range(n):
+        forum = rng.choice(ids)
+        out.append(person(forum_id=forum, preferences=rng.sample(fora[forum], 3), actor_group=rng.choice(GROUPS),
+                          organisation=f"Org {rng.randrange(400)}"))
+    return out
+
+
+async def _post_all(stack: Stack, bodies: list[dict[str, Any]], concurrency: int, rate: float | None = None
+                    ) -> tuple[float, list[float], dict[str, float]]:
+    """POST every body (at most `rate` per second when given); returns seconds, latencies and send times by id."""
+    url, sem = stack.url("registration", "/api/v1/registrations"), asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    sent: dict[str, float] = {}
+    began = time.perf_counter()
+
+    async def one(client: httpx.AsyncClient, i: int, body: dict[str, Any]) -> None:
+        if rate:
+            await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
+        async with sem:
+            wall, t0 = time.time(), time.perf_counter()
+            answer = await client.post(url, json=body)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            assert answer.status_code == 202, answer.text
+            sent[answer.json()["id"]] = wall
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        await asyncio.gather(*(one(client, i, b) for i, b in enumerate(bodies)))
+    return time.perf_counter() - began, latencies, sent
+
+
+async def _wait(count: Any, n: int, timeout: float = 1200) -> float:
+    """Seconds until `count()` reaches n (polled)."""
+    began = time.perf_counter()
+    while await count() < n:
+        if time.perf_counter() - began > timeout:
+            raise TimeoutError(f"{await count()} of {n} after {timeout:.0f} s")
+        await asyncio.sleep(0.25)
+    return time.perf_counter() - began
+
+
+class _Flow:
+    """Counters over the four services' stores for the bench's fora."""
+
+    def __init__(self, client: AsyncMongoClient, fora: list[str], ids: list[str] | None = None) -> None:
+        self.client, self.fora, self.ids = client, fora, ids
+
+    def _q(self, field: str = "_id") -> dict[str, Any]:
+        return {field: {"$in": self.ids}} if self.ids is not None else {}
+
+    async def decided(self) -> int:
+        return await self.client.themenforum_registration.registrations.count_documents(
+            {"forum_id": {"$in": self.fora}, "status": {"$ne": "received"}, **self._q()})
+
+    async def agenda(self) -> int:
+        return await self.client.themenforum_agenda.decisions.count_documents({"forum_id": {"$in": self.fora}, **self._q()})
+
+    async def results(self) -> int:
+        return await self.client.themenforum_results.decisions.count_documents({"forum_id": {"$in": self.fora}, **self._q()})
+
+    async def notify(self) -> int:
+        return await self.client.themenforum_notify.decisions.count_documents({"forum_id": {"$in": self.fora}, **self._q()})
+
+
+async def _decision_latencies(client: AsyncMongoClient, sent: dict[str, float]) -> list[float]:
+    """Decision persisted (its outbox record's time) minus the client's send time, per registration."""
+    outbox = client.themenforum_registration.outbox
+    cursor = outbox.find({"events.key": {"$in": list(sent)}, "events.type": "selection.decided"},
+                         {"created_at": 1, "events.key": 1})
+    latencies = []
+    async for record in cursor:
+        key = record["events"][0]["key"]
+        latencies.append(max(0.0, (record["created_at"].timestamp() - sent[key]) * 1000))
+    return latencies
+
+
+async def _check_invariants(client: AsyncMongoClient, fora: list[str], n: int) -> str:
+    """Quotas exact and exactly one first decision each; returns a note (raises when broken)."""
+    reg = client.themenforum_registration
+    counted: dict[str, dict[str, int]] = {}
+    async for row in await reg.registrations.aggregate([
+            {"$match": {"forum_id": {"$in": fora}, "status": "accepted"}},
+            {"$group": {"_id": {"w": "$workshop_id", "g": "$actor_group"}, "n": {"$sum": 1}}}]):
+        counted.setdefault(row["_id"]["w"], {})[row["_id"]["g"]] = row["n"]
+    async for w in reg.workshops.find({"forum_id": {"$in": fora}}):
+        by_group = counted.get(w["_id"], {})
+        assert sum(by_group.values()) == w["accepted"] <= w["seats"] - w.get("reserved_seats", 0), (w["_id"], by_group)
+        for group, quota in w.get("quotas", {}).items():
+            assert by_group.get(group, 0) <= quota["max"], (w["_id"], group, by_group)
+    first = await reg.registrations.count_documents({"forum_id": {"$in": fora}, "decision_seq": 1})
+    assert first == n, f"{first} first decisions for {n} registrations"
+    return "quotas exact, one decision each"
+
+
+async def run(stack: Stack) -> list[Result]:
+    n = int(os.environ.get("BENCH_FLOW_N", 20000))
+    concurrency = int(os.environ.get("BENCH_FLOW_CONCURRENCY", 64))
+    fora = _fora(stack)
+    client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url)
+    flow = _Flow(client, list(fora))
+    try:
+        seconds, latencies, _ = await _post_all(stack, _bodies(fora, n, 1), concurrency)
+        intake = Result(f"flow: HTTP intake, {concurrency} concurrent", n, seconds, latencies, "req", floor="flow_floor")
+        began = time.perf_counter() - seconds
+        decided_after = seconds + await _wait(flow.decided, n)
+        decisions = Result("flow: registration → decision persisted and published", n, decided_after, [], "decisions",
+                           floor="flow_floor", note=await _check_invariants(client, list(fora), n))
+        await _wait(flow.agenda, n)
+        await _wait(flow.results, n)
+        await _wait(flow.notify, n)
+        whole = Result("flow: whole flow (decision, agenda, reporting, notification recorded)", n,
+                       time.perf_counter() - began, [], "registrations", floor="flow_floor")
+        paced = await _paced(stack, client, fora, max(50.0, 0.8 * decisions.throughput), min(n, 4000))
+        return [intake, decisions, whole, *paced]
+    finally:
+        await client.close()
+
+
+async def _paced(stack: Stack, client: AsyncMongoClient, fora: dict[str, list[str]], rate: float, n: int) -> list[Result]:
+    """A steady stream at `rate`/s: intake and decision latency."""
+    seconds, latencies, sent = await _post_all(stack, _bodies(fora, n, 2), concurrency=256, rate=rate)
+    flow = _Flow(client, list(fora), list(sent))
+    await _wait(flow.decided, n)
+    return [Result(f"flow: HTTP intake paced at {rate:,.0f}/s", n, seconds, latencies, "req"),
+            Result(f"flow: decision latency paced at {rate:,.0f}/s (80 % of the rate above)", n, seconds,
+                   await _decision_latencies(client, sent), "decisions",
+                   note="outbox time of the decision minus the client's send time")]
