@@ -9,7 +9,7 @@ from shared.runtime import ServiceRuntime
 
 from fastapi.staticfiles import StaticFiles
 
-from . import api, catalogue, console, erasure, pages, staff_api, store
+from . import api, catalogue, console, erasure, pages, staff_accounts, staff_accounts_pages, staff_api, store
 from .handlers import consumer
 from .settings import RegistrationSettings
 
@@ -33,7 +33,8 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
     app = runtime.create_app(
         title="Themenforum – Registration",
         description="Forum catalogue, registrations and participant selection.",
-        routers=[api.router, erasure.router, staff_api.router, pages.router, console.router],
+        routers=[api.router, erasure.router, staff_api.router, pages.router, console.router,
+                 staff_accounts.router, staff_accounts_pages.router],
     )
     app.mount("/assets/registration", StaticFiles(directory=Path(__file__).parent / "static"), name="registration-assets")
     return app
