@@ -26,7 +26,7 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
     runtime = ServiceRuntime(
         settings,
         consumer=consumer,
-        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION),
+        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.STAFF),
         indexes=store.ensure_indexes,
         on_start=[_seed],
     )

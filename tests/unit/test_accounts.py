@@ -78,3 +78,16 @@ def test_role_checks_follow_the_rules(held, needed, mine, workshop):
                 or any(n in held and n not in ("moderator",) for n in needed)
                 or ("moderator" in needed and "moderator" in held and (workshop is None or workshop in mine)))
     assert allowed(held, mine, needed, workshop) is expected
+
+
+def test_every_service_projects_the_staff_topic_and_notify_never_forwards_it_to_webhooks():
+    import importlib
+
+    from shared.accounts import projection
+
+    for name in ("registration", "agenda", "results", "notify"):
+        app = importlib.import_module(f"services.{name}.app").create_app()
+        handlers = app.state.runtime.consumer.handlers
+        assert handlers["staff.account_changed"] is projection.on_account_changed
+        assert handlers["staff.token_issued"] is projection.on_token_issued
+        assert handlers["staff.token_revoked"] is projection.on_token_revoked
