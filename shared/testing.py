@@ -105,7 +105,8 @@ class Stack:
         answer = httpx.post(self.url("registration", "/api/v1/staff/accounts"), json=body, headers=self.auth, timeout=30)
         assert answer.status_code == 201, answer.text
 
-    def issue_token(self, username: str, *, roles: list[str] | None = None, workshops: list[str] | None = None) -> str:
+    def issue_token(self, username: str, *, roles: list[str] | None = None, workshops: list[str] | None = None,
+                    wait: bool = True) -> str:
         """An API token for an account, once every service accepts it (the projection travels by Kafka)."""
         import httpx
 
@@ -113,7 +114,8 @@ class Stack:
         answer = httpx.post(self.url("registration", "/api/v1/staff/tokens"), json=body, headers=self.auth, timeout=30)
         assert answer.status_code == 201, answer.text
         token = answer.json()["token"]
-        self.wait_for_token(token)
+        if wait:
+            self.wait_for_token(token)
         return str(token)
 
     def wait_for_token(self, token: str, *, accepted: bool = True, timeout: float = 60) -> None:
@@ -127,11 +129,11 @@ class Stack:
 
         eventually(check, timeout=timeout)
 
-    def role_token(self, role: str, *, workshops: tuple[str, ...] | list[str] = ()) -> str:
+    def role_token(self, role: str, *, workshops: tuple[str, ...] | list[str] = (), wait: bool = True) -> str:
         """A fresh account holding one role (moderators: of `workshops`) and a token for it."""
         username = f"{role}-{secrets.token_hex(4)}"
         self.create_account(username, [role], workshops=list(workshops))
-        return self.issue_token(username)
+        return self.issue_token(username, wait=wait)
 
     def mails(self, to: str | None = None) -> list[EmailMessage]:
         """Messages at the SMTP sink, oldest first (optionally only those to one address)."""

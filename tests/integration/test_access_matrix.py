@@ -127,7 +127,10 @@ def routes() -> dict[str, list[tuple[str, str, bool]]]:
 @pytest.fixture(scope="module")
 def tokens(stack) -> dict[str, str]:
     """One API token per identity, accepted by every service."""
-    return {name: stack.role_token(role, workshops=workshops) for name, (role, workshops) in IDENTITIES.items()}
+    made = {name: stack.role_token(role, workshops=workshops, wait=False) for name, (role, workshops) in IDENTITIES.items()}
+    for token in made.values():  # they travel to the services together; waiting once per token is enough
+        stack.wait_for_token(token)
+    return made
 
 
 def _call(client: httpx.Client, method: str, url: str, token: str | None) -> httpx.Response:
