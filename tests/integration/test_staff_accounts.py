@@ -136,3 +136,17 @@ def test_the_staff_topic_carries_hashes_but_never_a_password_or_a_token(stack, h
     raw = b"".join(m.value() for m in messages)
     assert name.encode() in raw and b"$argon2id$" in raw
     assert password.encode() not in raw and token.encode() not in raw
+
+
+def test_the_dashboard_stream_shows_names_to_admins_only(stack, http):
+    from tests.conftest import person
+    from tests.integration.test_results_live import Listener
+
+    viewer_token = stack.role_token("viewer")
+    viewer = Listener(stack, {"type": "registration.submitted"}, headers={"Authorization": f"Bearer {viewer_token}"})
+    admin = Listener(stack, {"type": "registration.submitted"})
+    reg = http.post(stack.url("registration", "/api/v1/registrations"), json=person()).json()
+    seen = viewer.wait_for(lambda i: i["subject"] == reg["id"])
+    assert not {"first_name", "last_name", "email", "organisation"} & set(seen["data"]) and seen["data"]["actor_group"]
+    assert admin.wait_for(lambda i: i["subject"] == reg["id"])["data"]["first_name"] == "Ada"
+    viewer.stop = admin.stop = True
