@@ -17,7 +17,8 @@ from faststream.specification import AsyncAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import bus, store
-from shared.auth import LoginRequired, login_required_handler, login_router
+from shared.accounts import projection as staff_projection
+from shared.auth import LoginRequired, RoleRequired, login_required_handler, login_router, role_required_handler, whoami_router
 from shared.consumer import EventConsumer
 from shared.events import CATALOGUE, CloudEvent
 from shared.http import install_common, probes_router
@@ -53,6 +54,7 @@ class ServiceRuntime:
         self.db: AsyncDatabase[dict[str, Any]] | None = None
         self.outbox: store.Outbox | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        staff_projection.register(self.consumer)  # every service checks staff log-ins, roles and tokens locally
         self.consumer.attach(self.broker, self.unit_of_work, settings)
         for topic in publishes:
             types = [spec.model for spec in CATALOGUE.values() if spec.topic == topic]
@@ -80,6 +82,7 @@ class ServiceRuntime:
         await bus.wait_for(lambda: self.client.admin.command("ping"), timeout=60)
         await bus.wait_for(lambda: bus.ensure_topics(self.settings), timeout=60, interval=0.5)
         await self.outbox.ensure_indexes()
+        await staff_projection.ensure_indexes(self.db)
         if self.indexes:
             await self.indexes(self.db)
         await self.broker.start()
@@ -180,7 +183,9 @@ class ServiceRuntime:
         install_common(app, service=settings.service_name, max_body_bytes=settings.max_body_bytes)
         app.include_router(probes_router())
         app.include_router(login_router())
+        app.include_router(whoami_router())
         app.add_exception_handler(LoginRequired, login_required_handler)  # type: ignore[arg-type]
+        app.add_exception_handler(RoleRequired, role_required_handler)  # type: ignore[arg-type]
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
         for router in routers:
             app.include_router(router)

@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     forum_session_secret: SecretStr | None = Field(
         None, description="Key that signs staff session cookies (shared by all services so one log-in serves all)."
     )
+    forum_secure_cookies: bool = Field(
+        False, description="Mark staff session cookies Secure even when the request arrives as http (behind a TLS proxy)."
+    )
     handler_max_attempts: int = Field(3, ge=1, description="Attempts before a message is dead-lettered.")
     handler_retry_backoff_s: float = Field(0.2, ge=0)
     max_body_bytes: int = Field(64 * 1024, description="Largest accepted HTTP request body.")

@@ -97,6 +97,44 @@ class Stack:
                              data={"username": "admin", "password": self.admin_password, "next": "/"}, follow_redirects=False)
         assert answer.status_code == 303, answer.text
 
+    def create_account(self, username: str, roles: list[str], *, workshops: tuple[str, ...] | list[str] = (), password: str | None = None) -> None:
+        """Create a staff account through the admin API (registration owns accounts)."""
+        import httpx
+
+        body = {"username": username, "roles": roles, "workshops": list(workshops), "password": password}
+        answer = httpx.post(self.url("registration", "/api/v1/staff/accounts"), json=body, headers=self.auth, timeout=30)
+        assert answer.status_code == 201, answer.text
+
+    def issue_token(self, username: str, *, roles: list[str] | None = None, workshops: list[str] | None = None,
+                    wait: bool = True) -> str:
+        """An API token for an account, once every service accepts it (the projection travels by Kafka)."""
+        import httpx
+
+        body = {"username": username, "roles": roles, "workshops": workshops, "label": "test"}
+        answer = httpx.post(self.url("registration", "/api/v1/staff/tokens"), json=body, headers=self.auth, timeout=30)
+        assert answer.status_code == 201, answer.text
+        token = answer.json()["token"]
+        if wait:
+            self.wait_for_token(token)
+        return str(token)
+
+    def wait_for_token(self, token: str, *, accepted: bool = True, timeout: float = 60) -> None:
+        """Wait until every service accepts (or refuses) the token."""
+        import httpx
+
+        def check() -> bool:
+            codes = [httpx.get(self.url(name, "/api/v1/staff/me"), headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code
+                     for name in self.services]
+            return all((code == 200) == accepted for code in codes)
+
+        eventually(check, timeout=timeout)
+
+    def role_token(self, role: str, *, workshops: tuple[str, ...] | list[str] = (), wait: bool = True) -> str:
+        """A fresh account holding one role (moderators: of `workshops`) and a token for it."""
+        username = f"{role}-{secrets.token_hex(4)}"
+        self.create_account(username, [role], workshops=list(workshops))
+        return self.issue_token(username, wait=wait)
+
     def mails(self, to: str | None = None) -> list[EmailMessage]:
         """Messages at the SMTP sink, oldest first (optionally only those to one address)."""
         messages = []

@@ -8,5 +8,6 @@ RESULTS = "forum.results"
 NOTIFICATIONS = "forum.notifications"
 PARTICIPANTS = "forum.participants"
 DEADLETTER = "forum.deadletter"
+STAFF = "forum.staff"  # staff accounts and API tokens (owned by registration)
 
-ALL = (CATALOGUE, REGISTRATIONS, SELECTION, AGENDA, RESULTS, NOTIFICATIONS, PARTICIPANTS, DEADLETTER)
+ALL = (CATALOGUE, REGISTRATIONS, SELECTION, AGENDA, RESULTS, NOTIFICATIONS, PARTICIPANTS, DEADLETTER, STAFF)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from shared.auth import StaffMember, require_staff
+from shared.auth import StaffMember, require_role, require_staff
 from shared.events.agenda import AgendaItemData
 from shared.store import AlreadyProcessed, UnitOfWork
 
@@ -21,7 +21,8 @@ from .schemas import AgendaItemWrite, BreakoutRequest, ItemMove, RoomWrite
 from .store import AgendaStore
 
 router = APIRouter(prefix="/api/v1", tags=["agenda"])
-Staff = Depends(require_staff)
+Staff = Depends(require_role("agenda"))
+Reader = Depends(require_staff)  # read-only views without personal data: viewer and up
 
 
 def _store(request: Request) -> AgendaStore:
@@ -82,7 +83,7 @@ async def get_agenda_ics(request: Request, workshop_id: str) -> Response:
 
 # staff: draft -------------------------------------------------------------------------------
 @router.get("/fora/{forum_id}/agenda/draft", summary="Staff: the draft agenda with rooms and current conflicts")
-async def get_draft(request: Request, forum_id: str, _s: StaffMember = Staff) -> dict[str, Any]:
+async def get_draft(request: Request, forum_id: str, _s: StaffMember = Reader) -> dict[str, Any]:
     await _forum(request, forum_id)
     agenda = await service.load(request.app.state.runtime.db, forum_id)
     return {"forum_id": forum_id, "revision": agenda.venue["draft_revision"], "rooms": agenda.venue["rooms"],
@@ -130,7 +131,7 @@ async def _answer(request: Request, forum_id: str, item: AgendaItemData) -> dict
 
 # staff: publishing ------------------------------------------------------------------------
 @router.get("/fora/{forum_id}/agenda/changes", summary="Staff: what publishing now would change, per workshop")
-async def get_changes(request: Request, forum_id: str, _s: StaffMember = Staff) -> list[dict[str, Any]]:
+async def get_changes(request: Request, forum_id: str, _s: StaffMember = Reader) -> list[dict[str, Any]]:
     await _forum(request, forum_id)
     return [{"workshop_id": c["workshop_id"], "next_version": c["previous_version"] + 1, "changed": c["changed"],
              "diff": c["diff"].model_dump(mode="json")} for c in await service.pending(request.app.state.runtime.db, forum_id)]
@@ -150,7 +151,7 @@ async def post_publish(request: Request, forum_id: str, revision: int | None = Q
 
 # staff: participation and breakout groups ---------------------------------------------------------
 @router.get("/workshops/{workshop_id}/participation", summary="Staff: registered and accepted counts")
-async def get_participation(request: Request, workshop_id: str, _s: StaffMember = Staff) -> dict[str, Any]:
+async def get_participation(request: Request, workshop_id: str, _s: StaffMember = Reader) -> dict[str, Any]:
     store = _store(request)
     workshop = await store.workshop(workshop_id)
     if workshop is None:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from shared.auth import StaffMember, check_csrf, csrf_token, require_staff_page
+from shared.auth import StaffMember, check_csrf, csrf_token, require_role_page
 from shared.events.agenda import AgendaItemData
 from shared.events.common import ACTOR_GROUP_LABELS_DE
 from shared.http import field_errors
@@ -29,7 +29,7 @@ from .texts import CHANGED_FIELDS, CONFLICT_KINDS, FIELD_LABELS, KINDS, TEXTS
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-StaffPage = Depends(require_staff_page)
+StaffPage = Depends(require_role_page("agenda"))
 
 
 def _diff_value(value: Any, field: str, zone: ZoneInfo) -> str:

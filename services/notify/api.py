@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AnyHttpUrl, BaseModel, Field, field_validator
 
-from shared.auth import StaffMember, require_staff
+from shared.auth import StaffMember, require_role, require_staff
 from shared.events import CATALOGUE
 
 from .store import NotifyStore
@@ -54,7 +54,7 @@ class SchedulerRun(BaseModel):
 
 
 @router.post("/reminders/run", summary="Staff: fire the reminders due at a given time (each fires only once)")
-async def run_reminders(body: SchedulerRun, request: Request, _staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+async def run_reminders(body: SchedulerRun, request: Request, _staff: StaffMember = Depends(require_role("admin"))) -> dict[str, Any]:
     fired = await request.app.state.scheduler.fire_due(body.now)
     return {"fired": fired}
 
@@ -77,23 +77,23 @@ class WebhookCreate(BaseModel):
 
 
 @router.post("/webhooks", status_code=201, summary="Staff: register a webhook (the answer shows the secret once)")
-async def create_webhook(body: WebhookCreate, request: Request, _staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+async def create_webhook(body: WebhookCreate, request: Request, _staff: StaffMember = Depends(require_role("admin"))) -> dict[str, Any]:
     hook = await WebhookStore(_db(request)).register(str(body.url), body.event_types, body.secret, body.description)
     return {"id": hook.pop("_id"), **hook}
 
 
 @router.get("/webhooks", summary="Staff: registered webhooks (without secrets)")
-async def list_webhooks(request: Request, _staff: StaffMember = Depends(require_staff)) -> list[dict[str, Any]]:
+async def list_webhooks(request: Request, _staff: StaffMember = Depends(require_role("admin"))) -> list[dict[str, Any]]:
     return _rows(await WebhookStore(_db(request)).list())
 
 
 @router.delete("/webhooks/{hook_id}", status_code=204, summary="Staff: deactivate a webhook")
-async def delete_webhook(hook_id: str, request: Request, _staff: StaffMember = Depends(require_staff)) -> None:
+async def delete_webhook(hook_id: str, request: Request, _staff: StaffMember = Depends(require_role("admin"))) -> None:
     if not await WebhookStore(_db(request)).remove(hook_id):
         raise HTTPException(404, "Webhook nicht gefunden.")
 
 
 @router.get("/webhook-deliveries", summary="Staff: the webhook delivery log (newest first)")
-async def list_webhook_deliveries(request: Request, _staff: StaffMember = Depends(require_staff),
+async def list_webhook_deliveries(request: Request, _staff: StaffMember = Depends(require_role("admin")),
                                   limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
     return _rows(await WebhookStore(_db(request)).deliveries(limit))

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from shared.auth import StaffMember, check_csrf, csrf_token, require_staff_page
+from shared.auth import StaffMember, check_csrf, csrf_token, require_role_page, require_staff_page
 from shared.events import CATALOGUE
 from shared.http import field_errors
 
@@ -42,12 +42,12 @@ async def deliveries_page(request: Request, _staff: StaffMember = Depends(requir
 
 
 @router.get("/templates", response_class=HTMLResponse)
-async def previews_page(request: Request, _staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def previews_page(request: Request, _staff: StaffMember = Depends(require_role_page("admin"))) -> HTMLResponse:
     return _page(request, "previews.html", kinds=TEMPLATES, names=TEMPLATE_NAMES_DE)
 
 
 @router.get("/templates/{template}.{lang}.{fmt}")
-async def preview(template: str, lang: str, fmt: str, _staff: StaffMember = Depends(require_staff_page)) -> Response:
+async def preview(template: str, lang: str, fmt: str, _staff: StaffMember = Depends(require_role_page("admin"))) -> Response:
     """One template rendered with sample data: `html`, `txt`, or the whole message as `eml`."""
     if template not in TEMPLATES or lang not in ("de", "en") or fmt not in ("html", "txt", "eml"):
         raise HTTPException(404, "Vorlage nicht gefunden.")
@@ -62,7 +62,7 @@ async def preview(template: str, lang: str, fmt: str, _staff: StaffMember = Depe
 
 
 @router.get("/webhooks", response_class=HTMLResponse)
-async def webhooks_page(request: Request, _staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def webhooks_page(request: Request, _staff: StaffMember = Depends(require_role_page("admin"))) -> HTMLResponse:
     return await _webhooks(request, {}, {})
 
 
@@ -76,7 +76,7 @@ async def _webhooks(request: Request, errors: dict[str, str], values: dict[str, 
 
 
 @router.post("/webhooks", response_class=HTMLResponse)
-async def add_webhook(request: Request, _staff: StaffMember = Depends(require_staff_page), csrf: str = Form(""),
+async def add_webhook(request: Request, _staff: StaffMember = Depends(require_role_page("admin")), csrf: str = Form(""),
                       url: str = Form("", max_length=500), description: str = Form("", max_length=200)) -> HTMLResponse:
     check_csrf(request, csrf)
     form = await request.form()
@@ -91,7 +91,7 @@ async def add_webhook(request: Request, _staff: StaffMember = Depends(require_st
 
 
 @router.post("/webhooks/{hook_id}/delete")
-async def remove_webhook(hook_id: str, request: Request, _staff: StaffMember = Depends(require_staff_page),
+async def remove_webhook(hook_id: str, request: Request, _staff: StaffMember = Depends(require_role_page("admin")),
                          csrf: str = Form("")) -> Response:
     check_csrf(request, csrf)
     await WebhookStore(request.app.state.runtime.db).remove(hook_id)

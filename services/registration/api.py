@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from shared.auth import bearer, require_staff
+from shared.auth import bearer, require_role
 from shared.events import utcnow
 from shared.store import AlreadyProcessed, UnitOfWork
 
@@ -83,7 +83,7 @@ async def authorised_registration(
     if token and doc and hmac.compare_digest(doc.get("token_hash", ""), token_hash(token)):
         return doc
     if credentials is not None:
-        await require_staff(request, credentials)
+        await require_role("selection")(request, credentials)  # erasure too: selection or admin
         if doc:
             return doc
     raise HTTPException(404, "Anmeldung nicht gefunden oder Link ungültig.")

@@ -9,7 +9,8 @@ from shared.runtime import ServiceRuntime
 
 from fastapi.staticfiles import StaticFiles
 
-from . import api, catalogue, console, erasure, invitations, invitations_api, pages, setup_api, setup_pages, staff_api, store, windows
+from . import (api, catalogue, console, erasure, invitations, invitations_api, pages, setup_api, setup_pages,
+               staff_accounts, staff_accounts_pages, staff_api, store, windows)
 from .handlers import consumer
 from .intake import Intake
 from .settings import RegistrationSettings
@@ -37,7 +38,7 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
     runtime = ServiceRuntime(
         settings,
         consumer=consumer,
-        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION),
+        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.STAFF),
         indexes=_indexes,
         on_start=[_seed, _windows],
     )
@@ -46,7 +47,8 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
         title="Themenforum – Registration",
         description="Forum catalogue, registrations and participant selection.",
         routers=[api.router, erasure.router, staff_api.router, setup_api.router, invitations_api.router,
-                 invitations_api.public, pages.router, setup_pages.router, console.router],
+                 invitations_api.public, pages.router, setup_pages.router, console.router,
+                 staff_accounts.router, staff_accounts_pages.router],
     )
     app.state.clock = runtime.clock  # type: ignore[attr-defined]
     app.state.intake = intake = Intake(runtime, api.token_hash, runtime.clock)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from shared.auth import StaffMember, check_csrf, csrf_token, require_staff_page
+from shared.auth import StaffMember, check_csrf, csrf_token, require_role_page
 
 from . import batch
 from .selection import group_label
@@ -34,14 +34,14 @@ async def _page(request: Request, forum_id: str, staff: StaffMember, message: st
 
 
 @router.get("/staff/fora/{forum_id}", response_class=HTMLResponse)
-async def console(request: Request, forum_id: str, staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def console(request: Request, forum_id: str, staff: StaffMember = Depends(require_role_page("selection"))) -> HTMLResponse:
     return await _page(request, forum_id, staff)
 
 
 @router.post("/staff/fora/{forum_id}/override", response_class=HTMLResponse)
 async def override_form(request: Request, forum_id: str, registration_id: str = Form(max_length=100),
                         action: str = Form(max_length=10), workshop_id: str = Form("", max_length=100),
-                        csrf: str = Form("", max_length=200), staff: StaffMember = Depends(require_staff_page)) -> Any:
+                        csrf: str = Form("", max_length=200), staff: StaffMember = Depends(require_role_page("selection"))) -> Any:
     check_csrf(request, csrf)
     try:
         body = OverrideCreate(action=action, workshop_id=workshop_id or None)  # type: ignore[arg-type]
@@ -55,7 +55,7 @@ async def override_form(request: Request, forum_id: str, registration_id: str = 
 
 @router.post("/staff/fora/{forum_id}/dry-run", response_class=HTMLResponse)
 async def dry_run_form(request: Request, forum_id: str, csrf: str = Form("", max_length=200),
-                       staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+                       staff: StaffMember = Depends(require_role_page("selection"))) -> HTMLResponse:
     check_csrf(request, csrf)
     run = await batch.dry_run(request.app.state.runtime.db, forum_id, seed=None, staff=staff.id)
     return await _page(request, forum_id, staff, message="Probelauf berechnet – noch nicht veröffentlicht.", run=run)
@@ -63,7 +63,7 @@ async def dry_run_form(request: Request, forum_id: str, csrf: str = Form("", max
 
 @router.post("/staff/fora/{forum_id}/publish", response_class=HTMLResponse)
 async def publish_form(request: Request, forum_id: str, run_id: str = Form(max_length=100),
-                       csrf: str = Form("", max_length=200), staff: StaffMember = Depends(require_staff_page)) -> Any:
+                       csrf: str = Form("", max_length=200), staff: StaffMember = Depends(require_role_page("selection"))) -> Any:
     check_csrf(request, csrf)
     try:
         result = await publish_run(request, run_id)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import StaffMember, require_staff
+from shared.auth import StaffMember, require_role
 from shared.store import UnitOfWork
 
 from . import invitations
@@ -86,18 +86,18 @@ async def remind(request: Request, forum_id: str) -> dict[str, Any]:
 @router.post("/fora/{forum_id}/invitations", status_code=201, summary="Staff: import stakeholders to invite (CSV)",
              responses={409: {"description": "Conflict"}})
 async def post_invitations(request: Request, body: InvitationImport, forum_id: str = ForumId,
-                           _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+                           _staff: StaffMember = Depends(require_role("selection"))) -> JSONResponse:
     status, answer = await import_csv(request, forum_id, body.csv)
     return JSONResponse(answer, status_code=status)
 
 
 @router.get("/fora/{forum_id}/invitations", summary="Staff: invitations with accepted / declined / not answered")
-async def get_invitations(request: Request, forum_id: str = ForumId, _staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+async def get_invitations(request: Request, forum_id: str = ForumId, _staff: StaffMember = Depends(require_role("selection"))) -> dict[str, Any]:
     return await summary(request, forum_id)
 
 
 @router.post("/fora/{forum_id}/invitations/remind", summary="Staff: remind everyone who has not answered")
-async def post_reminders(request: Request, forum_id: str = ForumId, _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+async def post_reminders(request: Request, forum_id: str = ForumId, _staff: StaffMember = Depends(require_role("selection"))) -> JSONResponse:
     try:
         return JSONResponse(await remind(request, forum_id))
     except SetupError as exc:

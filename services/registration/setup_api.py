@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from shared.auth import StaffMember, require_staff
+from shared.auth import StaffMember, require_role, require_staff
 from shared.events.catalogue import ForumStatus
 from shared.store import UnitOfWork
 
@@ -73,14 +73,14 @@ async def list_fora(request: Request, _staff: StaffMember = Depends(require_staf
 
 
 @router.post("/fora", status_code=201, summary="Staff: create a forum (draft)", responses=REFUSED)
-async def create_forum(request: Request, body: ForumWrite, _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+async def create_forum(request: Request, body: ForumWrite, _staff: StaffMember = Depends(require_role("admin"))) -> JSONResponse:
     return await _answer(request, lambda uow: setup_service.create_forum(uow, body),
                          lambda forum_id: forum_view(request, forum_id), status=201)
 
 
 @router.put("/fora/{forum_id}", summary="Staff: change a forum's configuration", responses=REFUSED)
 async def update_forum(request: Request, body: ForumWrite, forum_id: str = ForumId,
-                       _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+                       _staff: StaffMember = Depends(require_role("admin"))) -> JSONResponse:
     if body.forum_id not in (None, forum_id):
         return JSONResponse({"detail": "Die Kennung kann nicht geändert werden.", "errors": [
             {"field": "forum_id", "reason": "immutable", "type": "value_error", "message": "Die Kennung kann nicht geändert werden."}]},
@@ -90,7 +90,7 @@ async def update_forum(request: Request, body: ForumWrite, forum_id: str = Forum
 
 
 def _status_route(status: ForumStatus) -> Callable[..., Awaitable[JSONResponse]]:
-    async def change(request: Request, forum_id: str = ForumId, _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+    async def change(request: Request, forum_id: str = ForumId, _staff: StaffMember = Depends(require_role("admin"))) -> JSONResponse:
         now = clock_of(request.app.state).now()
         return await _answer(request, lambda uow: setup_service.set_status(uow, forum_id, status, now),
                              lambda _changed: forum_view(request, forum_id))
@@ -107,14 +107,14 @@ for _path, _status, _summary in (("open", ForumStatus.open, "Staff: open registr
 @router.post("/fora/{forum_id}/clone", status_code=201, summary="Staff: clone a forum as a draft template (no people)",
              responses=REFUSED)
 async def clone_forum(request: Request, body: CloneCreate, forum_id: str = ForumId,
-                      _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+                      _staff: StaffMember = Depends(require_role("admin"))) -> JSONResponse:
     return await _answer(request, lambda uow: setup_service.clone_forum(uow, forum_id, body),
                          lambda new_id: forum_view(request, new_id), status=201)
 
 
 @router.post("/fora/{forum_id}/workshops", status_code=201, summary="Staff: add a workshop", responses=REFUSED)
 async def add_workshop(request: Request, body: WorkshopWrite, forum_id: str = ForumId,
-                       _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+                       _staff: StaffMember = Depends(require_role("admin"))) -> JSONResponse:
     return await _answer(request, lambda uow: setup_service.save_workshop(uow, forum_id, None, body, False),
                          _same, status=201)
 
@@ -124,14 +124,14 @@ async def add_workshop(request: Request, body: WorkshopWrite, forum_id: str = Fo
 async def put_workshop(request: Request, body: WorkshopWrite, forum_id: str = ForumId,
                        workshop_id: str = Path(pattern=WORKSHOP_ID, max_length=100),
                        confirm: bool = Query(False, description="Confirm a change that moves accepted people to the waiting list."),
-                       _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+                       _staff: StaffMember = Depends(require_role("admin"))) -> JSONResponse:
     return await _answer(request, lambda uow: setup_service.save_workshop(uow, forum_id, workshop_id, body, confirm), _same)
 
 
 @router.delete("/fora/{forum_id}/workshops/{workshop_id}", summary="Staff: remove a workshop nobody is placed in",
                responses=REFUSED)
 async def delete_workshop(request: Request, forum_id: str = ForumId, workshop_id: str = Path(max_length=100),
-                          _staff: StaffMember = Depends(require_staff)) -> JSONResponse:
+                          _staff: StaffMember = Depends(require_role("admin"))) -> JSONResponse:
     return await _answer(request, lambda uow: setup_service.remove_workshop(uow, forum_id, workshop_id),
                          lambda changed: _same({"id": workshop_id, "removed": True, "changed": bool(changed)}))
 

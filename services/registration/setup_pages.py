@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from shared.auth import StaffMember, check_csrf, csrf_token, require_staff_page
+from shared.auth import StaffMember, check_csrf, csrf_token, require_role_page, require_staff_page
 from shared.events.catalogue import ForumStatus
 from shared.events.common import ACTOR_GROUP_LABELS_DE, ActorGroup
 from shared.http import field_errors
@@ -97,13 +97,13 @@ async def fora_list(request: Request, staff: StaffMember = Depends(require_staff
 
 
 @router.get("/staff/fora/neu", response_class=HTMLResponse)
-async def new_forum(request: Request, staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def new_forum(request: Request, staff: StaffMember = Depends(require_role_page("admin"))) -> HTMLResponse:
     return _render(request, "forum", forum=None, values={"lang_de": "on", "lang_en": "on", "privacy_notice_version": "1",
                                                          "timezone": "Europe/Berlin"}, errors={}, message="")
 
 
 @router.post("/staff/fora/neu", response_class=HTMLResponse)
-async def create_forum(request: Request, staff: StaffMember = Depends(require_staff_page)) -> Response:
+async def create_forum(request: Request, staff: StaffMember = Depends(require_role_page("admin"))) -> Response:
     form = dict(await request.form())
     check_csrf(request, str(form.get("csrf", "")))
     try:
@@ -124,12 +124,12 @@ async def _forum_page(request: Request, forum_id: str, *, values: dict[str, Any]
 
 
 @router.get("/staff/fora/{forum_id}/einrichten", response_class=HTMLResponse)
-async def edit_forum(request: Request, forum_id: str, staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def edit_forum(request: Request, forum_id: str, staff: StaffMember = Depends(require_role_page("admin"))) -> HTMLResponse:
     return await _forum_page(request, forum_id)
 
 
 @router.post("/staff/fora/{forum_id}/einrichten", response_class=HTMLResponse)
-async def update_forum(request: Request, forum_id: str, staff: StaffMember = Depends(require_staff_page)) -> Response:
+async def update_forum(request: Request, forum_id: str, staff: StaffMember = Depends(require_role_page("admin"))) -> Response:
     form = dict(await request.form())
     check_csrf(request, str(form.get("csrf", "")))
     form.pop("forum_id", None)
@@ -145,7 +145,7 @@ async def update_forum(request: Request, forum_id: str, staff: StaffMember = Dep
 
 @router.post("/staff/fora/{forum_id}/status", response_class=HTMLResponse)
 async def change_status(request: Request, forum_id: str, action: str = Form(max_length=10),
-                        csrf: str = Form("", max_length=200), staff: StaffMember = Depends(require_staff_page)) -> Response:
+                        csrf: str = Form("", max_length=200), staff: StaffMember = Depends(require_role_page("admin"))) -> Response:
     check_csrf(request, csrf)
     status = {"open": ForumStatus.open, "close": ForumStatus.closed, "archive": ForumStatus.archived}.get(action)
     if status is None:
@@ -160,7 +160,7 @@ async def change_status(request: Request, forum_id: str, action: str = Form(max_
 
 @router.post("/staff/fora/{forum_id}/klonen", response_class=HTMLResponse)
 async def clone(request: Request, forum_id: str, title: str = Form("", max_length=200), csrf: str = Form("", max_length=200),
-                staff: StaffMember = Depends(require_staff_page)) -> Response:
+                staff: StaffMember = Depends(require_role_page("admin"))) -> Response:
     check_csrf(request, csrf)
     try:
         body = CloneCreate(title=title or None)
@@ -188,19 +188,19 @@ async def _workshop_page(request: Request, forum_id: str, workshop_id: str | Non
 
 
 @router.get("/staff/fora/{forum_id}/workshops/neu", response_class=HTMLResponse)
-async def new_workshop(request: Request, forum_id: str, staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def new_workshop(request: Request, forum_id: str, staff: StaffMember = Depends(require_role_page("admin"))) -> HTMLResponse:
     return await _workshop_page(request, forum_id, None)
 
 
 @router.get("/staff/fora/{forum_id}/workshops/{workshop_id}", response_class=HTMLResponse)
 async def edit_workshop(request: Request, forum_id: str, workshop_id: str,
-                        staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+                        staff: StaffMember = Depends(require_role_page("admin"))) -> HTMLResponse:
     return await _workshop_page(request, forum_id, workshop_id)
 
 
 @router.post("/staff/fora/{forum_id}/workshops/{workshop_id}", response_class=HTMLResponse)
 async def save_workshop(request: Request, forum_id: str, workshop_id: str,
-                        staff: StaffMember = Depends(require_staff_page)) -> Response:
+                        staff: StaffMember = Depends(require_role_page("admin"))) -> Response:
     form = dict(await request.form())
     check_csrf(request, str(form.get("csrf", "")))
     target = None if workshop_id == "neu" else workshop_id
@@ -229,13 +229,13 @@ async def _invitations(request: Request, forum_id: str, message: str = "", error
 
 
 @router.get("/staff/fora/{forum_id}/einladungen", response_class=HTMLResponse)
-async def invitations_page(request: Request, forum_id: str, staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def invitations_page(request: Request, forum_id: str, staff: StaffMember = Depends(require_role_page("selection"))) -> HTMLResponse:
     return await _invitations(request, forum_id)
 
 
 @router.post("/staff/fora/{forum_id}/einladungen", response_class=HTMLResponse)
 async def upload_invitations(request: Request, forum_id: str, file: UploadFile = File(...), csrf: str = Form("", max_length=200),
-                             staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+                             staff: StaffMember = Depends(require_role_page("selection"))) -> HTMLResponse:
     check_csrf(request, csrf)
     raw = await file.read(60_001)
     try:
@@ -251,7 +251,10 @@ async def upload_invitations(request: Request, forum_id: str, file: UploadFile =
 
 @router.post("/staff/fora/{forum_id}/einladungen/erinnern", response_class=HTMLResponse)
 async def remind_invitees(request: Request, forum_id: str, csrf: str = Form("", max_length=200),
-                          staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+                          staff: StaffMember = Depends(require_role_page("selection"))) -> HTMLResponse:
     check_csrf(request, csrf)
-    answer = await remind(request, forum_id)
+    try:
+        answer = await remind(request, forum_id)
+    except SetupError as exc:
+        return await _invitations(request, forum_id, message=exc.body.get("detail", ""), status=exc.status)
     return await _invitations(request, forum_id, message=f"{answer['reminded']} Erinnerungen versandt.")

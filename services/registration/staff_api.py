@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import StaffMember, require_staff
+from shared.auth import StaffMember, require_role
 from shared.store import AlreadyProcessed, UnitOfWork
 
 from . import batch, catalogue, seats
@@ -68,7 +68,7 @@ async def apply_override(request: Request, registration_id: str, body: OverrideC
 
 
 @router.post("/catalogue", summary="Staff: apply catalogue commands (create or change fora and workshops)")
-async def apply_catalogue(request: Request, body: CatalogueCommands, _staff: StaffMember = Depends(require_staff)) -> dict[str, int]:
+async def apply_catalogue(request: Request, body: CatalogueCommands, _staff: StaffMember = Depends(require_role("admin"))) -> dict[str, int]:
     import uuid
 
     changed = 0
@@ -85,7 +85,7 @@ async def apply_catalogue(request: Request, body: CatalogueCommands, _staff: Sta
 
 @router.post("/registrations/{registration_id}/override", summary="Staff: accept, reject or move a registration")
 async def override(request: Request, registration_id: str, body: OverrideCreate,
-                   staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+                   staff: StaffMember = Depends(require_role("selection"))) -> dict[str, Any]:
     return await apply_override(request, registration_id, body, staff)
 
 
@@ -114,19 +114,19 @@ async def overview(store: RegistrationStore, forum_id: str) -> dict[str, Any]:
 
 
 @router.get("/fora/{forum_id}/selection", summary="Staff: selection overview of a forum")
-async def selection_overview(request: Request, forum_id: str, _staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+async def selection_overview(request: Request, forum_id: str, _staff: StaffMember = Depends(require_role("selection"))) -> dict[str, Any]:
     return await overview(_store(request), forum_id)
 
 
 @router.get("/fora/{forum_id}/registrations", summary="Staff: registrations of a forum (filterable by status)")
 async def registrations(request: Request, forum_id: str, status: str | None = Query(None, max_length=20),
-                        _staff: StaffMember = Depends(require_staff)) -> list[dict[str, Any]]:
+                        _staff: StaffMember = Depends(require_role("selection"))) -> list[dict[str, Any]]:
     return [_row(d) for d in await _store(request).listing(forum_id, status)]
 
 
 @router.post("/fora/{forum_id}/selection/dry-run", summary="Staff: compute the optimal batch assignment without publishing")
 async def start_dry_run(request: Request, forum_id: str, body: DryRunCreate,
-                        staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+                        staff: StaffMember = Depends(require_role("selection"))) -> dict[str, Any]:
     run = await batch.dry_run(request.app.state.runtime.db, forum_id, seed=body.seed, staff=staff.id)
     return {"run_id": run["_id"], **run["summary"], "people": run["people"]}
 
@@ -145,7 +145,7 @@ async def publish_run(request: Request, run_id: str) -> dict[str, Any]:
 
 
 @router.post("/selection/runs/{run_id}/publish", summary="Staff: publish a dry run as decisions")
-async def publish(request: Request, run_id: str, _staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+async def publish(request: Request, run_id: str, _staff: StaffMember = Depends(require_role("selection"))) -> dict[str, Any]:
     return await publish_run(request, run_id)
 
 
@@ -165,7 +165,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @router.get("/fora/{forum_id}/participants.{fmt}", summary="Staff: participant list as CSV or Excel",
             response_class=Response, responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
 async def export(request: Request, forum_id: str, fmt: Literal["csv", "xlsx"], status: str | None = Query(None, max_length=20),
-                 _staff: StaffMember = Depends(require_staff)) -> Response:
+                 _staff: StaffMember = Depends(require_role("selection"))) -> Response:
     if await _store(request).get_forum(forum_id) is None:
         raise HTTPException(404, "Veranstaltung nicht gefunden.")
     rows = [_row(d) for d in await _store(request).listing(forum_id, status)]

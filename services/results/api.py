@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from shared.auth import StaffMember, require_staff
+from shared.auth import StaffMember, require_role, require_staff
 
 from . import capture, report, voting
 from .store import CaptureStore
@@ -44,7 +44,7 @@ async def get_dashboard(request: Request, forum_id: str, _staff: StaffMember = D
 
 @router.post("/workshops/{workshop_id}/ideas", tags=["capture"], status_code=201, summary="Capture an idea")
 async def post_idea(request: Request, response: Response, workshop_id: str, body: capture.IdeaCreate,
-                    staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+                    staff: StaffMember = Depends(require_role("moderator", workshop_param="workshop_id"))) -> dict[str, Any]:
     idea, created = await capture.capture_idea(_runtime(request), workshop_id, body, staff.id)
     response.status_code = 201 if created else 200
     return idea
@@ -52,20 +52,20 @@ async def post_idea(request: Request, response: Response, workshop_id: str, body
 
 @router.patch("/ideas/{idea_id}", tags=["capture"], summary="Change an idea, e.g. put it into a cluster")
 async def patch_idea(request: Request, idea_id: str, body: capture.IdeaChange,
-                     staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+                     staff: StaffMember = Depends(require_role("moderator"))) -> dict[str, Any]:
     return await capture.change_idea(_runtime(request), idea_id, body, staff.id)
 
 
 @router.post("/workshops/{workshop_id}/sketches", tags=["capture"], status_code=201, summary="Submit or revise a project sketch")
 async def post_sketch(request: Request, response: Response, workshop_id: str, body: capture.SketchCreate,
-                      _staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+                      _staff: StaffMember = Depends(require_role("moderator", workshop_param="workshop_id"))) -> dict[str, Any]:
     sketch, created = await capture.submit_sketch(_runtime(request), workshop_id, body)
     response.status_code = 201 if created else 200
     return sketch
 
 
 @router.post("/workshops/{workshop_id}/finalize", tags=["capture"], summary="Freeze the workshop's results as a version")
-async def post_finalize(request: Request, workshop_id: str, staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+async def post_finalize(request: Request, workshop_id: str, staff: StaffMember = Depends(require_role("moderator", workshop_param="workshop_id"))) -> dict[str, Any]:
     return await capture.finalize(_runtime(request), workshop_id, staff.id)
 
 
@@ -83,7 +83,7 @@ async def get_results(request: Request, workshop_id: str, _staff: StaffMember = 
 
 @router.put("/workshops/{workshop_id}/voting", tags=["voting"], summary="Set the dots per person")
 async def put_voting(request: Request, workshop_id: str, body: voting.VotingSettings,
-                     _staff: StaffMember = Depends(require_staff)) -> dict[str, int]:
+                     _staff: StaffMember = Depends(require_role("moderator", workshop_param="workshop_id"))) -> dict[str, int]:
     await capture.workshop_or_404(_runtime(request), workshop_id)
     await voting.set_dots(_runtime(request), workshop_id, body.dots)
     return {"dots": body.dots}
@@ -91,7 +91,7 @@ async def put_voting(request: Request, workshop_id: str, body: voting.VotingSett
 
 @router.get("/workshops/{workshop_id}/voting-links", tags=["voting"],
             summary="Personal voting links of the accepted participants (for notify to mail, or to print)")
-async def get_voting_links(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_staff)) -> list[dict[str, Any]]:
+async def get_voting_links(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_role("moderator", workshop_param="workshop_id"))) -> list[dict[str, Any]]:
     await capture.workshop_or_404(_runtime(request), workshop_id)
     return await voting.voting_links(_runtime(request), workshop_id)
 

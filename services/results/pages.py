@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from shared.auth import StaffMember, check_csrf, csrf_token, require_staff_page
+from shared.auth import StaffMember, check_csrf, csrf_token, require_role_page, require_staff_page
 from shared.http import field_errors
 
 from . import capture, report, voting
@@ -73,7 +73,7 @@ async def dashboard(request: Request, forum: str | None = None, staff: StaffMemb
 
 
 @router.get("/moderation", response_class=HTMLResponse)
-async def moderation_index(request: Request, forum: str | None = None, _staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def moderation_index(request: Request, forum: str | None = None, _staff: StaffMember = Depends(require_role_page("moderator"))) -> HTMLResponse:
     store = ReportingStore(_runtime(request).db)
     forum_id = await _forum_id(request, forum)
     return _render(request, "moderation_index.html", forum=await store.forum(forum_id) if forum_id else None,
@@ -103,7 +103,7 @@ async def _workshop_page(request: Request, workshop_id: str, *, errors: dict[str
 
 
 @router.get("/moderation/{workshop_id}", response_class=HTMLResponse)
-async def moderation(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def moderation(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_role_page("moderator", workshop_param="workshop_id"))) -> HTMLResponse:
     return await _workshop_page(request, workshop_id)
 
 
@@ -112,7 +112,7 @@ def _list(value: str) -> list[str]:
 
 
 @router.post("/moderation/{workshop_id}", response_class=HTMLResponse)
-async def moderation_post(request: Request, workshop_id: str, staff: StaffMember = Depends(require_staff_page)) -> Response:
+async def moderation_post(request: Request, workshop_id: str, staff: StaffMember = Depends(require_role_page("moderator", workshop_param="workshop_id"))) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     action = str(form.get("action", ""))
@@ -156,7 +156,7 @@ async def moderation_post(request: Request, workshop_id: str, staff: StaffMember
 
 
 @router.get("/moderation/{workshop_id}/stimmkarten", response_class=HTMLResponse)
-async def voting_cards(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_staff_page)) -> HTMLResponse:
+async def voting_cards(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_role_page("moderator", workshop_param="workshop_id"))) -> HTMLResponse:
     ws = await capture.workshop_or_404(_runtime(request), workshop_id)
     links = await voting.voting_links(_runtime(request), workshop_id)
     return _render(request, "voting_cards.html", ws=ws, links=links)

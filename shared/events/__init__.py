@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared import topics
 
-from . import agenda, catalogue, notifications, participants, registrations, results, selection
+from . import agenda, catalogue, notifications, participants, registrations, results, selection, staff
 from .envelope import CloudEvent, RawEvent, derived_id, utcnow
 
 
@@ -51,6 +51,9 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec("notification.failed", topics.NOTIFICATIONS, notifications.NotificationFailed),
         EventSpec("participant.erasure_requested", topics.PARTICIPANTS, participants.ParticipantErasureRequested),
         EventSpec("participant.erased", topics.PARTICIPANTS, participants.ParticipantErased),
+        EventSpec("staff.account_changed", topics.STAFF, staff.StaffAccountChanged),
+        EventSpec("staff.token_issued", topics.STAFF, staff.StaffTokenIssued),
+        EventSpec("staff.token_revoked", topics.STAFF, staff.StaffTokenRevoked),
     )
 }
 

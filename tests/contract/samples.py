@@ -53,4 +53,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                             "cause_event_id": "e1", "attempts": 5, "error": "550 no such user", "permanent": True},
     "participant.erasure_requested": {"participant_id": "p1"},
     "participant.erased": {"participant_id": "p1", "service": "notify"},
+    "staff.account_changed": {"username": "m.muster", "roles": ["moderator"], "workshops": ["tf2-ws1"],
+                              "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", "version": 2},
+    "staff.token_issued": {"token_id": "t1", "token_hash": "0" * 64, "username": "m.muster", "roles": ["viewer"],
+                           "issued_at": T0},
+    "staff.token_revoked": {"token_id": "t1", "revoked_at": T0},
 }

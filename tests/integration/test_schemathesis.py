@@ -46,10 +46,13 @@ OPERATIONS: dict[str, list[str]] = {
         "POST /api/v1/fora/{forum_id}/workshops", "PUT /api/v1/fora/{forum_id}/workshops/{workshop_id}",
         "DELETE /api/v1/fora/{forum_id}/workshops/{workshop_id}", "POST /api/v1/fora/{forum_id}/invitations",
         "GET /api/v1/fora/{forum_id}/invitations", "POST /api/v1/fora/{forum_id}/invitations/remind",
+        "GET /api/v1/staff/me", "GET /api/v1/staff/accounts", "POST /api/v1/staff/accounts",
+        "PATCH /api/v1/staff/accounts/{username}", "GET /api/v1/staff/tokens", "POST /api/v1/staff/tokens",
+        "DELETE /api/v1/staff/tokens/{token_id}",
     ],
     "agenda": [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /asyncapi",
-        "GET /api/v1/workshops/{workshop_id}/agenda", "GET /api/v1/workshops/{workshop_id}/agenda/versions",
+        "GET /api/v1/staff/me", "GET /api/v1/workshops/{workshop_id}/agenda", "GET /api/v1/workshops/{workshop_id}/agenda/versions",
         "GET /api/v1/workshops/{workshop_id}/agenda.ics", "GET /api/v1/fora/{forum_id}/agenda/draft",
         "POST /api/v1/fora/{forum_id}/agenda/items", "PUT /api/v1/fora/{forum_id}/agenda/items/{item_id}",
         "DELETE /api/v1/fora/{forum_id}/agenda/items/{item_id}", "POST /api/v1/fora/{forum_id}/agenda/items/{item_id}/move",
@@ -59,7 +62,7 @@ OPERATIONS: dict[str, list[str]] = {
     ],
     "results": [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /asyncapi",
-        "GET /api/v1/reports/{forum_id}.csv", "GET /api/v1/reports/{forum_id}.pdf", "GET /api/v1/reports/{forum_id}",
+        "GET /api/v1/staff/me", "GET /api/v1/reports/{forum_id}.csv", "GET /api/v1/reports/{forum_id}.pdf", "GET /api/v1/reports/{forum_id}",
         "GET /api/v1/dashboard/{forum_id}", "POST /api/v1/workshops/{workshop_id}/ideas", "PATCH /api/v1/ideas/{idea_id}",
         "POST /api/v1/workshops/{workshop_id}/sketches", "POST /api/v1/workshops/{workshop_id}/finalize",
         "GET /api/v1/workshops/{workshop_id}/results", "PUT /api/v1/workshops/{workshop_id}/voting",
@@ -68,7 +71,7 @@ OPERATIONS: dict[str, list[str]] = {
     ],
     "notify": [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /asyncapi",
-        "GET /api/v1/deliveries", "GET /api/v1/reminders", "POST /api/v1/reminders/run", "GET /api/v1/webhooks",
+        "GET /api/v1/staff/me", "GET /api/v1/deliveries", "GET /api/v1/reminders", "POST /api/v1/reminders/run", "GET /api/v1/webhooks",
         "POST /api/v1/webhooks", "DELETE /api/v1/webhooks/{hook_id}", "GET /api/v1/webhook-deliveries",
     ],
 }
