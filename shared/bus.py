@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import asyncio
 
 import structlog
@@ -23,7 +24,7 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         enable_idempotence=settings.kafka_enable_idempotence,
         acks="all",
         max_request_size=settings.kafka_max_request_size,
-        logger=None,
+        logger=logging.getLogger("faststream"),  # its errors (a failing consume loop) must reach the log
     )
 
 
