@@ -32,6 +32,7 @@ class MemoryView:
     def __init__(self) -> None:
         self.collections: dict[str, dict[str, dict[str, Any]]] = {}
         self.events = 0  # messages folded in (the rebuild reports it)
+        self.seen: set[str] = set()  # event ids folded in (a redelivered event counts once, as in the live consumer)
 
     async def get(self, key: Key) -> dict[str, Any] | None:
         return self.collections.get(key[0], {}).get(key[1])
