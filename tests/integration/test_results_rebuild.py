@@ -90,3 +90,11 @@ async def test_the_rebuilt_delivery_figures_equal_the_live_ones_with_retries_fai
     assert len(failures) == 7 and not any("@example.org" in f["error"] for f in failures)
     assert {f["permanent"] for f in failures} == {True, False}
     eventually(lambda: db.reporting_delivery_failures.count_documents({"forum_id": forum}) == 7)
+
+
+async def test_the_bench_rebuild_from_n_produced_events_reads_and_folds_every_one(stack, mongo):
+    from tests.bench.rebuild_load import rebuild_from_events
+
+    (result,) = await rebuild_from_events(stack, 3000)
+    assert result.n == 3000 and "INCOMPLETE" not in result.note, result.note
+    assert mongo["themenforum_results"].benchrebuild_reporting_votes.count_documents({}) >= 27
