@@ -18,7 +18,8 @@ def csrf(page: str) -> str:
 def test_the_capture_pages_speak_german_by_default_and_english_on_request(stack):
     with httpx.Client(timeout=30) as browser:
         stack.staff_session(browser)
-        index_de, index_en = (browser.get(stack.url("results", "/moderation"), params=p) for p in ({}, {"lang": "en"}))
+        index_de, index_en = (browser.get(stack.url("results", "/moderation"), params={"forum": "themenforum-2", **p})
+                              for p in ({}, {"lang": "en"}))
         assert 'lang="de"' in index_de.text and "Ergebniserfassung" in index_de.text and 'hreflang="en"' in index_de.text
         assert 'lang="en"' in index_en.text and "Results capture" in index_en.text and "Ergebniserfassung" not in index_en.text
         assert 'href="/moderation/tf2-ws1?lang=en"' in index_en.text
