@@ -83,6 +83,13 @@ class Stack:
         self.services[name].start()
         self.wait_ready(name)
 
+    def extra_instance(self, name: str, label: str, **env: str) -> Child:
+        """Another process of a service on the same servers (e.g. a second notify in the same consumer groups).
+
+        Not started: call `.start()` from the main thread, `wait_ready` it, and stop or kill it yourself.
+        """
+        return embedded.service(name, embedded.free_port(), {**self.env, **env}, self.logs / f"{label}.log")
+
     # access ---------------------------------------------------------------------
     def url(self, name: str, path: str = "") -> str:
         return f"http://127.0.0.1:{self.services[name].port}{path}"

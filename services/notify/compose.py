@@ -105,7 +105,8 @@ def sample(template: str, language: str) -> tuple[dict[str, Any], dict[str, Any]
     """A delivery and context with made-up data, for staff previews of every template."""
     delivery = {"_id": "vorschau", "template": template, "language": language, "to": "ada.beispiel@example.org",
                 "forum_id": "themenforum-2", "workshop_id": "sample-ws",
-                "context": {"waitlist_position": 3, "days_before": 7, "diff": SAMPLE_DIFF,
+                "context": {"waitlist_position": 3, "days_before": 7, "diff": SAMPLE_DIFF, "dots": 5,
+                            "voting_url": "http://localhost:8003/abstimmung/beispiel-link",
                             "explanation": "Beispiel: Sie wurden in Ihrem Erstwunsch berücksichtigt.",
                             "agenda_snapshot": {"version": 2, "items": SAMPLE_ITEMS}}}
     ctx = mail_context(

@@ -21,7 +21,7 @@ _env = Environment(
 
 # Every kind of mail the service sends; each has <kind>.<lang>.subject.txt / .txt / .html.
 TEMPLATES = ("acknowledgement", "accepted", "waitlisted", "moved_up", "rejected", "cancelled",
-             "agenda_changed", "reminder", "report_available", "invitation", "invitation_reminder")
+             "agenda_changed", "reminder", "report_available", "invitation", "invitation_reminder", "voting_link")
 # Kinds that carry the workshop's calendar invitation.
 CALENDAR_TEMPLATES = frozenset({"accepted", "moved_up", "agenda_changed", "reminder"})
 

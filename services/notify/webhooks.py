@@ -53,6 +53,9 @@ async def queue_webhooks(uow: UnitOfWork, event: CloudEvent[Any]) -> None:
                                                    session=uow.session)]
     if not hooks:
         return
+    if event.type == "notification.requested":
+        # Its context may carry secrets meant for one person (a personal voting link): never to a third party.
+        event = event.model_copy(update={"data": event.data.model_copy(update={"context": {}})})
     now, body = utcnow(), encode(event).decode()
     await uow.db.webhook_deliveries.insert_many([
         {"_id": derived_id("webhook", event.id, h["_id"]), "hook_id": h["_id"], "url": h["url"], "event_id": event.id,

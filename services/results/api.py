@@ -89,6 +89,13 @@ async def put_voting(request: Request, workshop_id: str, body: voting.VotingSett
     return {"dots": body.dots}
 
 
+@router.post("/workshops/{workshop_id}/voting/open", tags=["voting"],
+             summary="Open the dot voting: every accepted participant gets their personal link by mail (once)")
+async def post_voting_open(request: Request, workshop_id: str, staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+    await capture.workshop_or_404(_runtime(request), workshop_id)
+    return await voting.open_voting(_runtime(request), workshop_id, staff.id)
+
+
 @router.get("/workshops/{workshop_id}/voting-links", tags=["voting"],
             summary="Personal voting links of the accepted participants (for notify to mail, or to print)")
 async def get_voting_links(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_role("moderator", workshop_param="workshop_id"))) -> list[dict[str, Any]]:

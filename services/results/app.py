@@ -23,7 +23,7 @@ async def _prepare(runtime: ServiceRuntime) -> None:
 def create_app(settings: ResultsSettings | None = None) -> FastAPI:
     """Build the results service."""
     runtime = ServiceRuntime(
-        settings or ResultsSettings(), consumer=consumer, publishes=(topics.RESULTS, topics.PARTICIPANTS), indexes=store.ensure_indexes,
+        settings or ResultsSettings(), consumer=consumer, publishes=(topics.RESULTS, topics.PARTICIPANTS, topics.NOTIFICATIONS), indexes=store.ensure_indexes,
         on_start=[_prepare],
     )
     app = runtime.create_app(

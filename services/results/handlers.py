@@ -9,10 +9,10 @@ from shared.events.participants import ParticipantErased, ParticipantErasureRequ
 from shared.events.selection import SelectionDecided
 from shared.store import UnitOfWork
 
-from .domain import token_hash, voter_id, voting_token
 from .projection import RULES, needs
 from .projector import BatchView, project_event
-from .store import CaptureStore, voting_key
+from .store import CaptureStore
+from .voting import ballot_for_decision
 
 consumer = EventConsumer()
 
@@ -28,15 +28,8 @@ async def on_events(batch: Batch) -> None:
 
 
 async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> None:
-    """An accepted person gets a ballot in their workshop, others lose theirs (only for a decision that changed something)."""
-    d, store = event.data, CaptureStore(uow.db, uow.session)
-    placed = d.workshop_id if d.status.value == "accepted" else None
-    await store.close_ballots(d.registration_id, placed)
-    if placed:
-        voter = voter_id(d.participant_id, placed)
-        token = voting_token(await voting_key(uow.db), voter)
-        await store.open_ballot({"_id": voter, "token_hash": token_hash(token), "participant_id": d.participant_id,
-                                 "registration_id": d.registration_id, "workshop_id": placed, "forum_id": d.forum_id})
+    """An accepted person gets a ballot (and its link by mail once voting is open), for a decision that changed something."""
+    await ballot_for_decision(uow, event.data, consumer.settings.base_url)
 
 
 @consumer.on("participant.erasure_requested")

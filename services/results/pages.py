@@ -15,13 +15,11 @@ from shared.http import field_errors
 from . import capture, report, voting
 from .report import GROUPS, templates
 from .store import CaptureStore, ReportingStore
+from .texts import GROUPS_EN, MODERATION, NOTICES, SITE
+
+templates.env.globals["SITE"] = SITE
 
 router = APIRouter(include_in_schema=False)
-NOTICES = {"idee": "Die Idee wurde gespeichert.", "cluster": "Die Idee wurde dem Cluster zugeordnet.",
-           "skizze": "Die Projektskizze wurde gespeichert.", "final": "Die Ergebnisse wurden festgeschrieben.",
-           "punkte": "Die Punktzahl wurde geändert.", "stimme": "Ihr Punkt wurde gezählt."}
-
-
 BALLOT_TEXTS = {
     "de": {"title": "Punktabfrage", "closed": "Die Abstimmung ist beendet. Vielen Dank!", "remaining_before": "Sie haben noch",
            "remaining_of": "von", "remaining_after": "Punkten. Jeder Klick vergibt einen Punkt; Sie können einer Skizze mehrere Punkte geben.",
@@ -44,6 +42,17 @@ def _runtime(request: Request) -> Any:
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, {"groups": GROUPS, **context}, status_code=status)
+
+
+def _staff_render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A staff page in the request's language (German unless ?lang=en)."""
+    lang = _lang(request)
+    return _render(request, name, status, lang=lang, t=MODERATION[lang], **({"groups": GROUPS_EN} if lang == "en" else {}), **context)
+
+
+def _back(request: Request, path: str, ok: str) -> RedirectResponse:
+    """Post/redirect/get, keeping the page's language."""
+    return RedirectResponse(f"{path}?ok={ok}" + ("&lang=en" if _lang(request) == "en" else ""), status_code=303)
 
 
 async def _forum_id(request: Request, forum: str | None) -> str | None:
@@ -76,7 +85,7 @@ async def dashboard(request: Request, forum: str | None = None, staff: StaffMemb
 async def moderation_index(request: Request, forum: str | None = None, _staff: StaffMember = Depends(require_role_page("moderator"))) -> HTMLResponse:
     store = ReportingStore(_runtime(request).db)
     forum_id = await _forum_id(request, forum)
-    return _render(request, "moderation_index.html", forum=await store.forum(forum_id) if forum_id else None,
+    return _staff_render(request, "moderation_index.html", forum=await store.forum(forum_id) if forum_id else None,
                    workshops=await store.workshops(forum_id) if forum_id else [])
 
 
@@ -96,10 +105,10 @@ async def _workshop_page(request: Request, workshop_id: str, *, errors: dict[str
                   "funding_need_eur": "" if sketch.get("funding_need_eur") is None else str(sketch["funding_need_eur"]),
                   "funding_instruments": ", ".join(sketch.get("funding_instruments", [])),
                   "partners": sketch.get("partners", []), "idea_ids": sketch.get("idea_ids", [])}
-    return _render(request, "moderation.html", status, ws=ws, state=await store.workshop_state(workshop_id), ideas=ideas,
+    return _staff_render(request, "moderation.html", status, ws=ws, state=await store.workshop_state(workshop_id), ideas=ideas,
                    sketches=sketches, tally=tally, clusters=clusters, voters=len(voters), errors=errors or {},
                    values=values or {}, csrf=csrf_token(request), request_id=uuid.uuid4().hex,
-                   notice=NOTICES.get(request.query_params.get("ok", "")))
+                   notice=NOTICES[_lang(request)].get(request.query_params.get("ok", "")))
 
 
 @router.get("/moderation/{workshop_id}", response_class=HTMLResponse)
@@ -143,23 +152,27 @@ async def moderation_post(request: Request, workshop_id: str, staff: StaffMember
         elif action == "dots":
             await voting.set_dots(runtime, workshop_id, voting.VotingSettings(dots=values.get("dots", "")).dots)
             ok = "punkte"
+        elif action == "open_voting":
+            await voting.open_voting(runtime, workshop_id, staff.id)
+            ok = "geoeffnet"
         elif action == "finalize":
             await capture.finalize(runtime, workshop_id, staff.id)
             ok = "final"
         else:
             raise HTTPException(400, "Unbekannte Aktion.")
     except ValidationError as exc:
-        errors = {("sketch_title" if action == "sketch" and e["field"] == "title" else e["field"].split(".")[0]): e["message"]
+        text = "reason" if _lang(request) == "en" else "message"  # pydantic's own English reason, else the German text
+        errors = {("sketch_title" if action == "sketch" and e["field"] == "title" else e["field"].split(".")[0]): e[text]
                   for e in field_errors(list(exc.errors()))}
         return await _workshop_page(request, workshop_id, errors=errors, values=values, status=422)
-    return RedirectResponse(f"/moderation/{workshop_id}?ok={ok}", status_code=303)
+    return _back(request, f"/moderation/{workshop_id}", ok)
 
 
 @router.get("/moderation/{workshop_id}/stimmkarten", response_class=HTMLResponse)
 async def voting_cards(request: Request, workshop_id: str, _staff: StaffMember = Depends(require_role_page("moderator", workshop_param="workshop_id"))) -> HTMLResponse:
     ws = await capture.workshop_or_404(_runtime(request), workshop_id)
     links = await voting.voting_links(_runtime(request), workshop_id)
-    return _render(request, "voting_cards.html", ws=ws, links=links)
+    return _staff_render(request, "voting_cards.html", ws=ws, links=links)
 
 
 @router.get("/abstimmung/{token}", response_class=HTMLResponse)

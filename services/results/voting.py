@@ -9,11 +9,12 @@ from fastapi import HTTPException
 from pydantic import BaseModel, Field
 
 from shared.events import derived_id
+from shared.events.notifications import NotificationRequested
 from shared.events.results import VoteCast
 from shared.runtime import ServiceRuntime
 from shared.store import AlreadyProcessed, UnitOfWork
 
-from .domain import remaining_dots, token_hash, voting_token
+from .domain import remaining_dots, token_hash, voter_id, voting_token
 from .store import CaptureStore, voting_key
 
 
@@ -90,6 +91,63 @@ async def voting_links(runtime: ServiceRuntime, workshop_id: str) -> list[dict[s
     voters = await CaptureStore(runtime.db).of_workshop("voters", workshop_id)
     return [{"voter_id": v["_id"], "participant_id": v["participant_id"], "dots_used": v["dots_used"],
              "url": f"{base}/abstimmung/{voting_token(key, v['_id'])}"} for v in voters if v.get("active")]
+
+
+VOTING_LINK_TEMPLATE = "voting_link"
+
+
+def link_request(base_url: str, key: bytes, voter: dict[str, Any], dots: int) -> NotificationRequested:
+    """The request to notify to mail one person their voting link (one per ballot: notify keeps it once)."""
+    url = f"{base_url}/abstimmung/{voting_token(key, voter['_id'])}"
+    language = voter.get("language") or "de"
+    return NotificationRequested(
+        notification_id=derived_id("voting-link", voter["_id"]), recipient_id=voter["participant_id"],
+        template=VOTING_LINK_TEMPLATE, language=language, forum_id=voter.get("forum_id"), workshop_id=voter["workshop_id"],
+        context={"voting_url": url + ("?lang=en" if language == "en" else ""), "dots": dots})
+
+
+async def open_voting(runtime: ServiceRuntime, workshop_id: str, staff: str) -> dict[str, Any]:
+    """Open the dot voting of a workshop: every active ballot's link goes to its person by mail (once)."""
+    key, base = await voting_key(runtime.db), runtime.settings.base_url
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        store = CaptureStore(uow.db, uow.session)
+        state = await store.workshop_state(workshop_id)
+        if state.get("voting_closed"):
+            raise HTTPException(409, "Die Abstimmung in diesem Workshop ist bereits beendet.")
+        if state.get("voting_open"):
+            return {"workshop_id": workshop_id, "opened": False, "links_requested": 0}
+        voters = [v for v in await store.of_workshop("voters", workshop_id) if v.get("active")]
+        await store.set_workshop_state(workshop_id, {"voting_open": True, "voting_opened_by": staff})
+        for voter in voters:
+            request = link_request(base, key, voter, state["dots"])
+            uow.emit("notification.requested", subject=request.recipient_id, data=request)
+        return {"workshop_id": workshop_id, "opened": True, "links_requested": len(voters)}
+
+    try:
+        return await runtime.unit_of_work(cause=f"voting-open:{workshop_id}").run(work)
+    except AlreadyProcessed:
+        return {"workshop_id": workshop_id, "opened": False, "links_requested": 0}
+
+
+async def ballot_for_decision(uow: UnitOfWork, decision: Any, base_url: str) -> None:
+    """An accepted person gets a ballot in their workshop (others lose theirs); voting already open: the link is mailed."""
+    store = CaptureStore(uow.db, uow.session)
+    placed = decision.workshop_id if decision.status.value == "accepted" else None
+    await store.close_ballots(decision.registration_id, placed)
+    if not placed:
+        return
+    voter = voter_id(decision.participant_id, placed)
+    key = await voting_key(uow.db)
+    before = await store.get("voters", voter)
+    doc = {"_id": voter, "token_hash": token_hash(voting_token(key, voter)), "participant_id": decision.participant_id,
+           "registration_id": decision.registration_id, "workshop_id": placed, "forum_id": decision.forum_id,
+           "language": decision.language.value}
+    await store.open_ballot(doc)
+    state = await store.workshop_state(placed)
+    if state.get("voting_open") and not state.get("voting_closed") and not (before and before.get("active")):
+        request = link_request(base_url, key, doc, state["dots"])
+        uow.emit("notification.requested", subject=request.recipient_id, data=request)
 
 
 async def set_dots(runtime: ServiceRuntime, workshop_id: str, dots: int) -> None:

@@ -1,5 +1,5 @@
-"""Results benchmarks: live projection throughput, in-memory fold (the rebuild's core), rebuild from the topics,
-report generation for 20 fora (JSON, HTML, PDF)."""
+"""Results benchmarks: live projection throughput, in-memory fold (the rebuild's core), rebuild from the topics
+(equal to live?), rebuild from N produced events (BENCH_REBUILD_N, default 1,000,000), report generation for 20 fora."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from shared.events.selection import SelectionDecided
 from shared.testing import Stack
 
 from .common import Result
+from .rebuild_load import rebuild_from_events
 
 GROUPS = ["company", "research", "municipality", "chamber", "finance", "civil_society"]
 
@@ -84,16 +85,21 @@ async def fold_in_memory(n: int) -> Result:
 
 
 async def rebuild_from_topics(stack: Stack) -> Result:
+    """The rebuild command's work on this run's topics, compared with the live read models at the same position."""
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url)
+    reader = rebuild.TopicReader(stack.bootstrap)
+    await reader.start()
     try:
         started = time.perf_counter()
-        view = await rebuild.fold(rebuild.read_events(stack.bootstrap))
-        await rebuild.write(client.themenforum_results, view)
-        diff = await rebuild.differences(client.themenforum_results)
-        return Result("results_rebuild_from_topics", view.events, time.perf_counter() - started, unit="events",
-                      note="read all topics from 0, fold, write fresh collections, compare: " + ("equal" if not diff else f"differs {list(diff)}"),
-                      floor="kafka")
+        view = await rebuild.fold(reader.drain())
+        read_s = time.perf_counter() - started
+        diff, rounds = await rebuild.settle(client.themenforum_results, reader, view, time.perf_counter() + 120)
+        return Result("results_rebuild_from_topics", view.events, read_s, unit="events",
+                      note=f"read all topics from 0 and fold (timed); then write and compare with the live read models, "
+                           f"following the topics {rounds} round(s) while the live side caught up: "
+                           + ("equal" if not diff else f"differs {diff}"), floor="kafka")
     finally:
+        await reader.stop()
         await client.close()
 
 
@@ -142,5 +148,6 @@ async def run(stack: Stack) -> list[Result]:
     results = [await live_projection(stack, int(os.environ.get("BENCH_RESULTS_N", 500))),
                await fold_in_memory(int(os.environ.get("BENCH_RESULTS_FOLD_N", 100_000))),
                await rebuild_from_topics(stack)]
+    results += await rebuild_from_events(stack, int(os.environ.get("BENCH_REBUILD_N", 1_000_000)))
     results += await reports(stack, await seed_fora(stack, 20))
     return results

@@ -66,7 +66,8 @@ OPERATIONS: dict[str, list[str]] = {
         "GET /api/v1/dashboard/{forum_id}", "POST /api/v1/workshops/{workshop_id}/ideas", "PATCH /api/v1/ideas/{idea_id}",
         "POST /api/v1/workshops/{workshop_id}/sketches", "POST /api/v1/workshops/{workshop_id}/finalize",
         "GET /api/v1/workshops/{workshop_id}/results", "PUT /api/v1/workshops/{workshop_id}/voting",
-        "GET /api/v1/workshops/{workshop_id}/voting-links", "POST /api/v1/votes", "GET /api/v1/votes/{token}",
+        "GET /api/v1/workshops/{workshop_id}/voting-links", "POST /api/v1/workshops/{workshop_id}/voting/open",
+        "POST /api/v1/votes", "GET /api/v1/votes/{token}",
         "GET /api/v1/stream",
     ],
     "notify": [

@@ -137,3 +137,20 @@ def test_sketches_rank_by_dots_then_title():
     sketches = [{"sketch_id": "a", "title": "Beta"}, {"sketch_id": "b", "title": "alpha"}, {"sketch_id": "c", "title": "Gamma"}]
     ranked = rank_sketches(sketches, {"c": {"dots": 4, "voters": ["x", "y"]}, "a": {"dots": 1, "voters": ["x"]}})
     assert [s["sketch_id"] for s in ranked] == ["c", "a", "b"] and ranked[0]["voters"] == 2
+
+
+OPS = st.builds(lambda k, n, v, s: Op("c", k, {"$inc": {"n": n}, "$setOnInsert": {"first": v}, "$addToSet": {"voters": v},
+                                              **({"$set": {"last": v}} if s else {})}),
+                st.sampled_from("abc"), st.integers(-3, 3), st.sampled_from(["x", "y", "z", "w"]), st.booleans())
+
+
+@given(st.lists(OPS, max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_the_rebuilds_in_place_updates_equal_applying_each_update_to_a_copy(ops):
+    from services.results.projector import MemoryView
+
+    view, expected = MemoryView(), {}
+    for op in ops:
+        asyncio.run(view.apply([op]))
+        expected[op.id] = apply_update(expected.get(op.id), op)
+    assert view.collections.get("c", {}) == expected
