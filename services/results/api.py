@@ -91,7 +91,7 @@ async def put_voting(request: Request, workshop_id: str, body: voting.VotingSett
 
 @router.post("/workshops/{workshop_id}/voting/open", tags=["voting"],
              summary="Open the dot voting: every accepted participant gets their personal link by mail (once)")
-async def post_voting_open(request: Request, workshop_id: str, staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+async def post_voting_open(request: Request, workshop_id: str, staff: StaffMember = Depends(require_role("moderator", workshop_param="workshop_id"))) -> dict[str, Any]:
     await capture.workshop_or_404(_runtime(request), workshop_id)
     return await voting.open_voting(_runtime(request), workshop_id, staff.id)
 

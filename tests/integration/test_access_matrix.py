@@ -90,6 +90,7 @@ ACCESS: dict[str, dict[str, str]] = {
         "POST /api/v1/workshops/{workshop_id}/sketches": "moderator@workshop",
         "POST /api/v1/workshops/{workshop_id}/finalize": "moderator@workshop",
         "PUT /api/v1/workshops/{workshop_id}/voting": "moderator@workshop",
+        "POST /api/v1/workshops/{workshop_id}/voting/open": "moderator@workshop",
         "GET /api/v1/workshops/{workshop_id}/voting-links": "moderator@workshop",
         "GET /moderation": "moderator", "GET /moderation/{workshop_id}": "moderator@workshop",
         "POST /moderation/{workshop_id}": "moderator@workshop", "GET /moderation/{workshop_id}/stimmkarten": "moderator@workshop",
