@@ -16,6 +16,13 @@ from shared.settings import ServiceSettings
 log = structlog.get_logger()
 
 
+def _framework_logger() -> logging.Logger:
+    """FastStream's own errors (a failing consume loop) must reach the service log; its chatter must not."""
+    logger = logging.getLogger("themenforum.faststream")
+    logger.setLevel(logging.WARNING)
+    return logger
+
+
 def make_broker(settings: ServiceSettings) -> KafkaBroker:
     """A FastStream broker for this service; it connects when the app starts."""
     return KafkaBroker(
@@ -24,7 +31,8 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         enable_idempotence=settings.kafka_enable_idempotence,
         acks="all",
         max_request_size=settings.kafka_max_request_size,
-        logger=logging.getLogger("faststream"),  # its errors (a failing consume loop) must reach the log
+        logger=_framework_logger(),
+        log_level=logging.DEBUG,  # per-message lines; the logger passes warnings and errors only
     )
 
 

@@ -57,6 +57,7 @@ class EventConsumer:
 
         def register(fn: Handler) -> Handler:
             self.handlers[event_type] = fn
+            self.batch_handlers.pop(event_type, None)  # the last registration wins, batch or not
             return fn
 
         return register

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import Batch, EventConsumer, Handler
 from shared.events import CATALOGUE, CloudEvent
 from shared.events.agenda import AgendaPublished, AgendaUpdated
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
@@ -13,14 +13,14 @@ from shared.events.participants import ParticipantErased, ParticipantErasureRequ
 from shared.events.registrations import InvitationSent, RegistrationSubmitted
 from shared.events.results import ResultFinalized
 from shared.events.selection import SelectionDecided
-from shared.projections import apply_decision_transition, project_forum, project_workshop
+from shared.projections import apply_decision_transition, apply_decision_transitions, project_forum, project_workshop
 from shared.store import UnitOfWork
 
 from .domain import TEMPLATES, decision_template
 from .mailqueue import Mail, queue_mail, queue_mails
 from .scheduler import plan_reminders
 from .store import NotifyStore
-from .webhooks import queue_webhooks
+from .webhooks import queue_webhooks_many
 
 consumer = EventConsumer()
 _handlers: dict[str, Handler] = {}
@@ -57,6 +57,41 @@ async def acknowledge_registration(event: CloudEvent[RegistrationSubmitted], uow
     await store.release_waiting(d.participant_id, d.email, event.time, uow.session)
     await queue_mail(uow, Mail(event.id, d.participant_id, "acknowledgement", d.forum_id, language=d.language.value,
                                key=f"registration:{d.registration_id}"))
+
+
+async def acknowledge_registrations(batch: Batch) -> None:
+    """`acknowledge_registration` for a consumed batch: one read per collection, one bulk write each."""
+    uow0 = batch[0][1]
+    store = NotifyStore(uow0.db)
+    people = {e.data.participant_id: e.data for e, _ in batch}
+    await store.save_recipients({pid: {"email": d.email, "first_name": d.first_name, "last_name": d.last_name,
+                                       "language": d.language.value} for pid, d in people.items()}, uow0.session)
+    await store.release_waiting_many({pid: d.email for pid, d in people.items()}, batch[-1][0].time, uow0.session)
+    await queue_mails(uow0, [Mail(e.id, e.data.participant_id, "acknowledgement", e.data.forum_id,
+                                  language=e.data.language.value, key=f"registration:{e.data.registration_id}")
+                             for e, _ in batch])
+
+
+async def on_decisions(batch: Batch) -> None:
+    """`on_decision` for a consumed batch: one read and one bulk write for decisions, one for deliveries."""
+    uow0 = batch[0][1]
+    answers = await apply_decision_transitions(uow0.db, [e.data for e, _ in batch], uow0.session)
+    mails = [mail for (event, _), (previous, newer) in zip(batch, answers, strict=True) if newer
+             and (mail := decision_mail(event, previous)) is not None]
+    await queue_mails(uow0, mails)
+
+
+def decision_mail(event: CloudEvent[SelectionDecided], previous: dict[str, Any] | None) -> Mail | None:
+    """The mail a newer decision causes, if any."""
+    d = event.data
+    before = previous or {"status": d.previous_status and d.previous_status.value, "workshop_id": d.previous_workshop_id}
+    template = decision_template(before, d.status.value, d.workshop_id)
+    if template is None:
+        return None
+    context = {"waitlist_position": d.waitlist_position, "explanation": d.explanation}
+    workshop_id = d.workshop_id or (before.get("workshop_id") if template == "cancelled" else None)
+    return Mail(event.id, d.participant_id, template, d.forum_id, workshop_id=workshop_id, language=d.language.value,
+                context=context, key=f"decision:{d.registration_id}:{d.decision_seq}")
 
 
 @on("selection.decided", "selection.overridden")
@@ -131,13 +166,20 @@ async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOf
     uow.emit("participant.erased", subject=pid, data=ParticipantErased(participant_id=pid, service="notify"))
 
 
-async def _dispatch(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    handler = _handlers.get(event.type)
-    if handler is not None:
-        await handler(event, uow)
-    await queue_webhooks(uow, event)
+BATCHED = {"registration.submitted": acknowledge_registrations, "selection.decided": on_decisions,
+           "selection.overridden": on_decisions}
+
+
+async def _dispatch(batch: Batch) -> None:
+    batched = BATCHED.get(batch[0][0].type)
+    if batched is not None:
+        await batched(batch)
+    elif (handler := _handlers.get(batch[0][0].type)) is not None:
+        for event, uow in batch:
+            await handler(event, uow)
+    await queue_webhooks_many(batch[0][1], [event for event, _ in batch])
 
 
 # Every catalogue event can be subscribed to by a webhook, so every topic is consumed.
 for _type in CATALOGUE:
-    consumer.on(_type)(_dispatch)
+    consumer.on_batch(_type)(_dispatch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -46,6 +46,20 @@ class NotifyStore:
         if await self.db.erased_participants.find_one({"_id": participant_id}, session=session):
             return
         await self.db.recipients.update_one({"_id": participant_id}, {"$set": fields}, upsert=True, session=session)
+
+    async def save_recipients(self, people: dict[str, dict[str, Any]], session: Session) -> None:
+        """`save_recipient` for many people: one read of the tombstones, one bulk write."""
+        erased = {d["_id"] async for d in self.db.erased_participants.find({"_id": {"$in": sorted(people)}}, session=session)}
+        writes = [UpdateOne({"_id": pid}, {"$set": fields}, upsert=True) for pid, fields in people.items() if pid not in erased]
+        if writes:
+            await self.db.recipients.bulk_write(writes, ordered=True, session=session)
+
+    async def release_waiting_many(self, emails: dict[str, str], now: datetime, session: Session) -> None:
+        """`release_waiting` for many people; most have nothing waiting, so look first."""
+        waiting = {d["recipient_id"] async for d in self.db.deliveries.find(
+            {"recipient_id": {"$in": sorted(emails)}, "status": "waiting"}, {"recipient_id": 1}, session=session)}
+        for pid in sorted(waiting):
+            await self.release_waiting(pid, emails[pid], now, session)
 
     async def recipient(self, participant_id: str, session: Session = None) -> dict[str, Any] | None:
         return await self.db.recipients.find_one({"_id": participant_id}, session=session)

@@ -49,10 +49,18 @@ def is_retryable(status: int | None) -> bool:
 
 async def queue_webhooks(uow: UnitOfWork, event: CloudEvent[Any]) -> None:
     """One webhook delivery per subscribed endpoint, in the handler's transaction."""
-    hooks = [h async for h in uow.db.webhooks.find({"event_types": {"$in": [event.type, "*"]}, "active": True},
+    await queue_webhooks_many(uow, [event])
+
+
+async def queue_webhooks_many(uow: UnitOfWork, events: list[CloudEvent[Any]]) -> None:
+    """`queue_webhooks` for events of one type (a consumed batch): the endpoints are read once."""
+    hooks = [h async for h in uow.db.webhooks.find({"event_types": {"$in": [events[0].type, "*"]}, "active": True},
                                                    session=uow.session)]
-    if not hooks:
-        return
+    for event in events if hooks else []:
+        await _queue_for(uow, event, hooks)
+
+
+async def _queue_for(uow: UnitOfWork, event: CloudEvent[Any], hooks: list[dict[str, Any]]) -> None:
     if event.type == "notification.requested":
         # Its context may carry secrets meant for one person (a personal voting link): never to a third party.
         event = event.model_copy(update={"data": event.data.model_copy(update={"context": {}})})
