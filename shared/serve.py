@@ -12,4 +12,6 @@ def serve(app: FastAPI) -> None:
     uvicorn.run(
         app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
         timeout_graceful_shutdown=5,
+        # Clients that reuse connections (partner sites, load balancers) must not race a 5 s idle close.
+        timeout_keep_alive=75,
     )

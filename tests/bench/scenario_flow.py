@@ -55,9 +55,12 @@ async def _post_all(stack: Stack, bodies: list[dict[str, Any]], concurrency: int
             await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
         async with sem:
             wall, t0 = time.time(), time.perf_counter()
-            answer = await client.post(url, json=body)
+            try:
+                answer = await client.post(url, json=body)
+            except httpx.TransportError:
+                answer = await client.post(url, json=body)  # a dropped connection: the same person again
             latencies.append((time.perf_counter() - t0) * 1000)
-            assert answer.status_code == 202, answer.text
+            assert answer.status_code in (200, 202), answer.text
             sent[answer.json()["id"]] = wall
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
