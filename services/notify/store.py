@@ -39,7 +39,6 @@ class NotifyStore:
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.db = db
-        self._due: list[str] = []  # ids of due deliveries read ahead for claiming
 
     # recipients ------------------------------------------------------------------------
     async def save_recipient(self, participant_id: str, fields: dict[str, Any], session: Session) -> None:
@@ -90,23 +89,20 @@ class NotifyStore:
     async def claim_due(self, now: datetime) -> dict[str, Any] | None:
         """Take one due delivery for sending (atomic, so two instances never take the same).
 
-        Candidates are read by the (status, next_attempt_at) index a few dozen at a time and
-        claimed one by one by id: a claim by query makes the embedded store scan the pending
-        deliveries inside a write, once per mail, which starved every other writer under load.
+        A few candidates are read by the (status, next_attempt_at) index and claimed by id: a
+        claim by query makes the embedded store scan the pending deliveries inside a write,
+        once per mail, which starved every other writer under load.
         """
-        while True:
-            if not self._due:
-                cursor = self.db.deliveries.find({"status": "pending", "next_attempt_at": {"$lte": now}}, {"_id": 1})
-                self._due = [d["_id"] async for d in cursor.sort("next_attempt_at", ASCENDING).limit(50)]
-                if not self._due:
-                    return None
+        cursor = self.db.deliveries.find({"status": "pending", "next_attempt_at": {"$lte": now}}, {"_id": 1})
+        for candidate in [d["_id"] async for d in cursor.sort("next_attempt_at", ASCENDING).limit(8)]:
             claimed = await self.db.deliveries.find_one_and_update(
-                {"_id": self._due.pop(0), "status": "pending", "next_attempt_at": {"$lte": now}},
+                {"_id": candidate, "status": "pending", "next_attempt_at": {"$lte": now}},
                 {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}},
                 return_document=ReturnDocument.AFTER,
             )
             if claimed is not None:
                 return claimed
+        return None
 
     async def release_stale(self, before: datetime) -> int:
         """Deliveries left `sending` by a crash go back to pending (see the README on the duplicate window)."""
