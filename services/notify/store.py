@@ -87,22 +87,13 @@ class NotifyStore:
         return True
 
     async def claim_due(self, now: datetime) -> dict[str, Any] | None:
-        """Take one due delivery for sending (atomic, so two instances never take the same).
-
-        A few candidates are read by the (status, next_attempt_at) index and claimed by id: a
-        claim by query makes the embedded store scan the pending deliveries inside a write,
-        once per mail, which starved every other writer under load.
-        """
-        cursor = self.db.deliveries.find({"status": "pending", "next_attempt_at": {"$lte": now}}, {"_id": 1})
-        for candidate in [d["_id"] async for d in cursor.sort("next_attempt_at", ASCENDING).limit(8)]:
-            claimed = await self.db.deliveries.find_one_and_update(
-                {"_id": candidate, "status": "pending", "next_attempt_at": {"$lte": now}},
-                {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if claimed is not None:
-                return claimed
-        return None
+        """Take one due delivery for sending (atomic, so two instances never take the same)."""
+        return await self.db.deliveries.find_one_and_update(
+            {"status": "pending", "next_attempt_at": {"$lte": now}},
+            {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}},
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def release_stale(self, before: datetime) -> int:
         """Deliveries left `sending` by a crash go back to pending (see the README on the duplicate window)."""
