@@ -33,21 +33,14 @@ async def _is_newer(collection: Any, key: str, revision: int, session: AsyncClie
     return current is None or current.get("revision", 0) < revision
 
 
-async def apply_decision_transition(
-    db: AsyncDatabase[dict[str, Any]], decision: SelectionDecided, session: AsyncClientSession | None
-) -> tuple[dict[str, Any] | None, bool]:
-    """Record the registration's latest decision; returns (previous decision, whether this one is newer).
-
-    Decisions for one registration arrive in order (same key), but a replay may bring an
-    older one again: `decision_seq` makes the projection ignore it.
-    """
-    return (await apply_decision_transitions(db, [decision], session))[0]
-
-
 async def apply_decision_transitions(
     db: AsyncDatabase[dict[str, Any]], decisions: list[SelectionDecided], session: AsyncClientSession | None
 ) -> list[tuple[dict[str, Any] | None, bool]]:
-    """`apply_decision_transition` for a batch: one read, one bulk write, the same answers in order."""
+    """Record each registration's latest decision; per decision (previous decision, whether this one is newer).
+
+    Decisions for one registration arrive in order (same key), but a replay may bring an
+    older one again: `decision_seq` makes the projection ignore it. One read, one bulk write.
+    """
     ids = sorted({d.registration_id for d in decisions})
     latest: dict[str, dict[str, Any] | None] = dict.fromkeys(ids)
     latest.update({doc["_id"]: doc async for doc in db.decisions.find({"_id": {"$in": ids}}, session=session)})

@@ -10,10 +10,10 @@ from shared.events.agenda import AgendaPublished, AgendaUpdated
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
 from shared.events.notifications import NotificationRequested
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
-from shared.events.registrations import InvitationSent, RegistrationSubmitted
+from shared.events.registrations import InvitationSent
 from shared.events.results import ResultFinalized
 from shared.events.selection import SelectionDecided
-from shared.projections import apply_decision_transition, apply_decision_transitions, project_forum, project_workshop
+from shared.projections import apply_decision_transitions, project_forum, project_workshop
 from shared.store import UnitOfWork
 
 from .domain import TEMPLATES, decision_template
@@ -47,20 +47,8 @@ async def on_workshop(event: CloudEvent[WorkshopConfigured], uow: UnitOfWork) ->
     await project_workshop(uow.db, event.data, uow.session)
 
 
-@on("registration.submitted")
-async def acknowledge_registration(event: CloudEvent[RegistrationSubmitted], uow: UnitOfWork) -> None:
-    """Remember how to reach the person, release mails that waited for it, queue the acknowledgement."""
-    d = event.data
-    store = NotifyStore(uow.db)
-    await store.save_recipient(d.participant_id, {"email": d.email, "first_name": d.first_name, "last_name": d.last_name,
-                                                  "language": d.language.value}, uow.session)
-    await store.release_waiting(d.participant_id, d.email, event.time, uow.session)
-    await queue_mail(uow, Mail(event.id, d.participant_id, "acknowledgement", d.forum_id, language=d.language.value,
-                               key=f"registration:{d.registration_id}"))
-
-
 async def acknowledge_registrations(batch: Batch) -> None:
-    """`acknowledge_registration` for a consumed batch: one read per collection, one bulk write each."""
+    """Remember how to reach each person, release mails that waited for them, queue the acknowledgements."""
     uow0 = batch[0][1]
     store = NotifyStore(uow0.db)
     people = {e.data.participant_id: e.data for e, _ in batch}
@@ -73,7 +61,7 @@ async def acknowledge_registrations(batch: Batch) -> None:
 
 
 async def on_decisions(batch: Batch) -> None:
-    """`on_decision` for a consumed batch: one read and one bulk write for decisions, one for deliveries."""
+    """Exactly one mail per decision change: older or repeated decisions (by decision_seq) send nothing."""
     uow0 = batch[0][1]
     answers = await apply_decision_transitions(uow0.db, [e.data for e, _ in batch], uow0.session)
     mails = [mail for (event, _), (previous, newer) in zip(batch, answers, strict=True) if newer
@@ -92,24 +80,6 @@ def decision_mail(event: CloudEvent[SelectionDecided], previous: dict[str, Any] 
     workshop_id = d.workshop_id or (before.get("workshop_id") if template == "cancelled" else None)
     return Mail(event.id, d.participant_id, template, d.forum_id, workshop_id=workshop_id, language=d.language.value,
                 context=context, key=f"decision:{d.registration_id}:{d.decision_seq}")
-
-
-@on("selection.decided", "selection.overridden")
-async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> None:
-    """Exactly one mail per decision change: older or repeated decisions (by decision_seq) send nothing."""
-    d = event.data
-    previous, newer = await apply_decision_transition(uow.db, d, uow.session)
-    if not newer:
-        return
-    before = previous or {"status": d.previous_status and d.previous_status.value, "workshop_id": d.previous_workshop_id}
-    template = decision_template(before, d.status.value, d.workshop_id)
-    if template is None:
-        return
-    context = {"waitlist_position": d.waitlist_position, "explanation": d.explanation}
-    workshop_id = d.workshop_id or (before.get("workshop_id") if template == "cancelled" else None)
-    await queue_mail(uow, Mail(event.id, d.participant_id, template, d.forum_id, workshop_id=workshop_id,
-                               language=d.language.value, context=context,
-                               key=f"decision:{d.registration_id}:{d.decision_seq}"))
 
 
 @on("invitation.sent")

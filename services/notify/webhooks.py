@@ -47,13 +47,8 @@ def is_retryable(status: int | None) -> bool:
     return status is None or status in (408, 429) or status >= 500
 
 
-async def queue_webhooks(uow: UnitOfWork, event: CloudEvent[Any]) -> None:
-    """One webhook delivery per subscribed endpoint, in the handler's transaction."""
-    await queue_webhooks_many(uow, [event])
-
-
 async def queue_webhooks_many(uow: UnitOfWork, events: list[CloudEvent[Any]]) -> None:
-    """`queue_webhooks` for events of one type (a consumed batch): the endpoints are read once."""
+    """One webhook delivery per subscribed endpoint and event (events of one type), in the handler's transaction."""
     hooks = [h async for h in uow.db.webhooks.find({"event_types": {"$in": [events[0].type, "*"]}, "active": True},
                                                    session=uow.session)]
     for event in events if hooks else []:
