@@ -115,9 +115,7 @@ async def _flush(store: RegistrationStore, plan: _Plan, pending: list[tuple[dict
         extra = dict(d["extra"])
         if "waitlist_offset" in extra:
             extra["waitlist_seq"] = firsts[reg["forum_id"]] + extra.pop("waitlist_offset") - 1
-        fields = {"status": d["status"].value, "workshop_id": d["workshop_id"], "reasons": d["reasons"],
-                  "explanation": d["explanation"], "decided_status": d["status"].value,
-                  "decided_workshop_id": d["workshop_id"], **extra}
+        fields = seats.decision_fields(d["status"], d["workshop_id"], d["reasons"], d["explanation"], extra)
         updates.append(UpdateOne({"_id": reg["_id"]}, {"$set": fields, "$inc": {"decision_seq": 1}}))
         event = seats.decision_event(reg, int(reg.get("decision_seq", 0)) + 1, status=d["status"],
                                      workshop_id=d["workshop_id"], reasons=d["reasons"], explanation=d["explanation"],

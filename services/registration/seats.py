@@ -26,6 +26,13 @@ def decision_event(reg: dict[str, Any], seq: int, **fields: Any) -> SelectionDec
     )
 
 
+def decision_fields(status: DecisionStatus, workshop_id: str | None, reasons: list[str], explanation: str,
+                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a registration document stores of its current decision."""
+    return {"status": status.value, "workshop_id": workshop_id, "reasons": reasons, "explanation": explanation,
+            "decided_status": status.value, "decided_workshop_id": workshop_id, **(extra or {})}
+
+
 def _status(value: str | None) -> DecisionStatus | None:
     return DecisionStatus(value) if value in DecisionStatus.__members__ else None
 
@@ -35,9 +42,7 @@ async def record(uow: UnitOfWork, reg: dict[str, Any], *, status: DecisionStatus
                  override: dict[str, str] | None = None) -> None:
     """Store the new current decision and emit exactly one decision event for it."""
     store = RegistrationStore(uow.db)
-    fields = {"status": status.value, "workshop_id": workshop_id, "reasons": reasons, "explanation": explanation,
-              "decided_status": status.value, "decided_workshop_id": workshop_id, **(extra or {})}
-    seq = await store.set_decision(reg["_id"], fields, uow.session)
+    seq = await store.set_decision(reg["_id"], decision_fields(status, workshop_id, reasons, explanation, extra), uow.session)
     common = dict(status=status, workshop_id=workshop_id, reasons=reasons, explanation=explanation, first_choice=first_choice,
                   waitlist_position=(extra or {}).get("waitlist_position"))
     if override:

@@ -22,7 +22,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
         [
             IndexModel([("forum_id", ASCENDING), ("email_lower", ASCENDING)], unique=True, name="one_per_email"),
             IndexModel([("participant_id", ASCENDING)]),
-            IndexModel([("email_lower", ASCENDING)]),  # participant_for(): same person across fora
+            IndexModel([("email_lower", ASCENDING)]),  # by_emails(): same person across fora
             IndexModel([("forum_id", ASCENDING), ("status", ASCENDING)]),
             IndexModel([("workshop_id", ASCENDING), ("status", ASCENDING), ("waitlist_seq", ASCENDING)]),
             IndexModel([("forum_id", ASCENDING), ("status", ASCENDING), ("preferences", ASCENDING), ("waitlist_seq", ASCENDING)]),
@@ -167,11 +167,6 @@ class RegistrationStore:
         cursor = self.db.registrations.find({"forum_id": forum_id, "near_duplicate_of.0": {"$exists": True}}, PUBLIC_FIELDS)
         return [d async for d in cursor]
 
-    async def same_organisation(self, forum_id: str, org_key: str) -> list[dict[str, Any]]:
-        cursor = self.db.registrations.find({"forum_id": forum_id, "org_key": org_key},
-                                            {"first_name": 1, "last_name": 1, "status": 1}).limit(200)
-        return [d async for d in cursor]
-
     async def reset_counts(self, forum_id: str, fills: dict[str, WorkshopFill], session: Session) -> None:
         """Set every workshop's counts (after a batch run)."""
         for fill in fills.values():
@@ -226,11 +221,6 @@ class RegistrationStore:
 
     async def insert(self, doc: dict[str, Any], session: Session) -> None:
         await self.db.registrations.insert_one(doc, session=session)
-
-    async def participant_for(self, email: str) -> str | None:
-        """The participant id this e-mail already has in another forum, if any."""
-        doc = await self.db.registrations.find_one({"email_lower": email.lower()}, {"participant_id": 1})
-        return doc["participant_id"] if doc else None
 
     async def set_decision(self, registration_id: str, fields: dict[str, Any], session: Session) -> int:
         """Record a new current decision; returns its sequence number."""
