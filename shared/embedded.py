@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,53 @@ def secantus(port: int, data_dir: Path, log_path: Path | None = None) -> Child:
         raise FileNotFoundError("secantusd-py not found: install the `embedded` extra (secantusdb)")
     return Child("mongodb", [exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data_dir),
                              "--log-level", "WARNING"], port, log_path=log_path)
+
+
+class TransactionReaper:
+    """Touches SecantusDB's transaction registry once a second, so abandoned transactions are aborted in time.
+
+    mongod aborts a transaction idle past `transactionLifetimeLimitSeconds` (60 s) from a periodic job.
+    SecantusDB applies the same limit only when a transaction statement reaches its registry, and it
+    retries a plain write that conflicts with an open transaction without bound (like mongod's
+    `writeConflictRetry`). So a service killed with SIGKILL inside a transaction could block another
+    service's plain write on the same documents for as long as nobody ran a transaction: notify's
+    release of the deliveries a killed instance had claimed waited for minutes in
+    `tests/integration/test_notify_scaleout.py`. A tiny read-only transaction per second over the wire
+    (the server is never imported: its license stays with the dev server) gives the embedded stack
+    mongod's behaviour. Not needed, and not started, against real MongoDB.
+    """
+
+    def __init__(self, url: str, every_s: float = 1.0) -> None:
+        self.url, self.every_s = url, every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> TransactionReaper:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="secantus-transaction-reaper", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from pymongo import MongoClient
+        from pymongo.errors import PyMongoError
+
+        client: MongoClient[dict[str, object]] = MongoClient(self.url, serverSelectionTimeoutMS=2000)
+        tick = client["themenforum_embedded"]["transaction_reaper"]
+        try:
+            while not self._stop.wait(self.every_s):
+                try:
+                    with client.start_session() as session, session.start_transaction():
+                        tick.find_one({}, session=session)
+                except PyMongoError:
+                    pass  # the store is restarting: the next tick tries again
+        finally:
+            client.close()
 
 
 def smtp_sink(port: int, maildir: Path, log_path: Path | None = None) -> Child:

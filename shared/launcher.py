@@ -69,6 +69,7 @@ class Supervisor:
         kafka_port, mongo_port = _port("KAFKA_PORT", 9092), _port("MONGODB_PORT", 27017)
         self.kafka = embedded.tansu(kafka_port, self.logs / "kafka.log")
         self.mongodb = embedded.secantus(mongo_port, var / "mongodb", self.logs / "mongodb.log")
+        self.reaper = embedded.TransactionReaper(embedded.mongodb_url(mongo_port))
         self.smtp: Child | None = None
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
@@ -94,6 +95,7 @@ class Supervisor:
         print("Starting the embedded stack …", flush=True)
         self._start_infra(self.kafka)
         self._start_infra(self.mongodb, timeout=60)
+        self.reaper.start()
         if self.smtp:
             self._start_infra(self.smtp)
         for child in self.services:
@@ -160,6 +162,7 @@ class Supervisor:
                 child.proc.terminate()
         for child in self.services:
             child.stop(grace=8)
+        self.reaper.stop()
         for infra in (self.smtp, self.mongodb, self.kafka):
             if infra is not None:
                 infra.stop()

@@ -38,6 +38,7 @@ class Stack:
         self.smtp = embedded.smtp_sink(embedded.free_port(), self.maildir, self.logs / "smtp.log")
         self.bootstrap = f"127.0.0.1:{self.kafka.port}"
         self.mongodb_url = embedded.mongodb_url(self.mongodb.port)
+        self.reaper = embedded.TransactionReaper(self.mongodb_url)
         ports = {name: embedded.free_port() for name in services}
         self.env = {
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MONGODB_URL": self.mongodb_url,
@@ -55,6 +56,7 @@ class Stack:
         for infra in (self.kafka, self.mongodb, self.smtp):
             infra.start()
             embedded.wait_for_port(infra.port, timeout=60, proc=infra.proc)
+        self.reaper.start()
         for child in self.services.values():
             child.start()
         for name in self.services:
@@ -64,6 +66,7 @@ class Stack:
     def stop(self) -> None:
         for child in self.services.values():
             child.stop(grace=8)
+        self.reaper.stop()
         for infra in (self.smtp, self.mongodb, self.kafka):
             infra.stop()
 
