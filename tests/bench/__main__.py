@@ -15,6 +15,7 @@ import platform
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from shared.testing import Stack
@@ -59,7 +60,8 @@ async def run(stack: Stack) -> list[Result]:
     return results
 
 
-def _processes(stack: Stack) -> dict[str, int]:
+def processes(stack: Stack) -> dict[str, int]:
+    """Current pid of every process of the stack (a restarted service has a new one)."""
     pids = {name: child.proc.pid for name, child in stack.services.items() if child.proc}
     pids.update({"kafka (Tansu)": stack.kafka.proc.pid, "mongodb (SecantusDB)": stack.mongodb.proc.pid})
     return pids
@@ -78,16 +80,16 @@ def _rss_mb(pid: int) -> float | None:
 class RssSampler(threading.Thread):
     """Samples every process's resident memory once a second for the report."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: Callable[[], dict[str, int]]) -> None:
         super().__init__(daemon=True)
-        self.pids, self.samples = pids, {name: [] for name in pids}
+        self.pids, self.samples = pids, {name: [] for name in pids()}
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(1.0):
-            for name, pid in self.pids.items():
+            for name, pid in self.pids().items():
                 if (mb := _rss_mb(pid)) is not None:
-                    self.samples[name].append(mb)
+                    self.samples.setdefault(name, []).append(mb)
 
     def table(self) -> str:
         lines = ["| process | RSS first MB | RSS peak MB | RSS last MB |", "|---|---:|---:|---:|"]
@@ -99,7 +101,7 @@ class RssSampler(threading.Thread):
 
 def main() -> None:
     stack = Stack().start()
-    sampler = RssSampler(_processes(stack))
+    sampler = RssSampler(lambda: processes(stack))
     sampler.start()
     try:
         started = time.time()
