@@ -25,6 +25,24 @@ def connect(url: str) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000, appname="themenforum")
 
 
+async def update_then_read(collection: Any, query: dict[str, Any], update: dict[str, Any], *, session: Any = None,
+                           projection: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """`find_one_and_update(..., return_document=AFTER)` for a query with an `_id`: a conditional
+    `update_one`, then a read by `_id`; None when nothing matched.
+
+    SecantusDB's findAndModify costs time in proportion to the collection (measured: 6 ms at 1,000
+    documents, 139 ms at 30,000, against 0.4 ms for `update_one` by `_id` at any size), which made
+    notify's claims and registration's decisions slower the longer a server ran. On MongoDB both are
+    index lookups. Inside a transaction the read sees the update; outside one, use it only where the
+    query's condition makes the document the caller's alone (a claim), since another writer may come
+    between the update and the read.
+    """
+    result = await collection.update_one(query, update, session=session)
+    if not result.matched_count:
+        return None
+    return await collection.find_one({"_id": query["_id"]}, projection, session=session)
+
+
 class AlreadyProcessed(Exception):
     """The event behind this unit of work was handled before."""
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from shared.store import update_then_read
 
 Session = AsyncClientSession | None
 
@@ -87,13 +89,20 @@ class NotifyStore:
         return True
 
     async def claim_due(self, now: datetime) -> dict[str, Any] | None:
-        """Take one due delivery for sending (atomic, so two instances never take the same)."""
-        return await self.db.deliveries.find_one_and_update(
-            {"status": "pending", "next_attempt_at": {"$lte": now}},
-            {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}},
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
+        """Take one due delivery for sending (atomic, so two instances never take the same).
+
+        A few candidates are read by the (status, next_attempt_at) index and claimed by id with a
+        conditional update (see `update_then_read`: a findAndModify by query made the embedded store
+        spend time in proportion to all deliveries ever recorded, once per mail).
+        """
+        cursor = self.db.deliveries.find({"status": "pending", "next_attempt_at": {"$lte": now}}, {"_id": 1})
+        for candidate in [d["_id"] async for d in cursor.sort("next_attempt_at", ASCENDING).limit(8)]:
+            claimed = await update_then_read(
+                self.db.deliveries, {"_id": candidate, "status": "pending", "next_attempt_at": {"$lte": now}},
+                {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}})
+            if claimed is not None:
+                return claimed
+        return None
 
     async def release_stale(self, before: datetime) -> int:
         """Deliveries left `sending` by a crash go back to pending (see the README on the duplicate window)."""
@@ -155,10 +164,8 @@ class NotifyStore:
 
     async def claim_reminder(self, reminder_id: str, now: datetime, instance: str, session: Session) -> dict[str, Any] | None:
         """Mark a due reminder fired (atomic: of two instances only one gets it)."""
-        return await self.db.reminders.find_one_and_update(
-            {"_id": reminder_id, "status": "scheduled", "due_at": {"$lte": now}},
-            {"$set": {"status": "fired", "fired_at": now, "fired_by": instance}},
-            return_document=ReturnDocument.AFTER, session=session)
+        return await update_then_read(self.db.reminders, {"_id": reminder_id, "status": "scheduled", "due_at": {"$lte": now}},
+                                      {"$set": {"status": "fired", "fired_at": now, "fired_by": instance}}, session=session)
 
     async def reminders(self, forum_id: str | None = None) -> list[dict[str, Any]]:
         query = {"forum_id": forum_id} if forum_id else {}

@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events.catalogue import ForumConfigured, ForumStatus, WorkshopConfigured
 from shared.events.common import ActorGroup
+from shared.store import update_then_read
 
 from .selection import Candidate, WorkshopFill
 
@@ -224,18 +225,20 @@ class RegistrationStore:
 
     async def set_decision(self, registration_id: str, fields: dict[str, Any], session: Session) -> int:
         """Record a new current decision; returns its sequence number."""
-        doc = await self.db.registrations.find_one_and_update(
-            {"_id": registration_id}, {"$set": fields, "$inc": {"decision_seq": 1}},
-            return_document=ReturnDocument.AFTER, projection={"decision_seq": 1}, session=session,
-        )
+        doc = await update_then_read(self.db.registrations, {"_id": registration_id},
+                                     {"$set": fields, "$inc": {"decision_seq": 1}}, projection={"decision_seq": 1}, session=session)
+        assert doc is not None, "decision for an unknown registration"
         return int(doc["decision_seq"])
 
     async def mark_cancelled(self, registration_id: str, session: Session) -> dict[str, Any] | None:
         """Set the status to cancelled; returns the document before, or None if it was cancelled already."""
-        return await self.db.registrations.find_one_and_update(
-            {"_id": registration_id, "status": {"$ne": "cancelled"}}, {"$set": {"status": "cancelled", "cancel_pending": True}},
-            session=session,
-        )
+        before = await self.db.registrations.find_one({"_id": registration_id, "status": {"$ne": "cancelled"}}, session=session)
+        if before is None:
+            return None
+        # Conditional on the status read: a concurrent cancellation makes this match nothing (see update_then_read).
+        changed = await self.db.registrations.update_one({"_id": registration_id, "status": before["status"]},
+                                                         {"$set": {"status": "cancelled", "cancel_pending": True}}, session=session)
+        return before if changed.modified_count else None
 
 
 PUBLIC_FIELDS = {"token_hash": 0, "email_lower": 0}

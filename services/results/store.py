@@ -9,6 +9,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.store import update_then_read
+
 from .domain import DEFAULT_DOTS
 
 Session = AsyncClientSession | None
@@ -96,9 +98,8 @@ class CaptureStore:
 
     async def spend(self, voter: str, dots: int, budget: int) -> dict[str, Any] | None:
         """Take dots from a ballot only if the budget allows (atomic conditional update)."""
-        return await self.db.voters.find_one_and_update(
-            {"_id": voter, "active": True, "dots_used": {"$lte": budget - dots}}, {"$inc": {"dots_used": dots}},
-            return_document=ReturnDocument.AFTER, session=self.session)
+        return await update_then_read(self.db.voters, {"_id": voter, "active": True, "dots_used": {"$lte": budget - dots}},
+                                      {"$inc": {"dots_used": dots}}, session=self.session)
 
     async def voter_by_token(self, token_hash: str) -> dict[str, Any] | None:
         return await self.db.voters.find_one({"token_hash": token_hash}, session=self.session)
