@@ -32,6 +32,13 @@ class ConsoleListener:
         assert self.connected.wait(10), "stream did not open"
 
     def _run(self, url, headers):
+        try:
+            self._read(url, headers)
+        except httpx.HTTPError:
+            if not self.stop:  # a stopped listener's connection may be cut when the stack stops
+                raise
+
+    def _read(self, url, headers):
         with httpx.Client(timeout=httpx.Timeout(30, read=None)) as client, client.stream("GET", url, headers=headers) as r:
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
             current: dict = {}
