@@ -43,7 +43,7 @@ def test_the_console_shows_a_new_registration_in_fill_bar_counter_and_waiting_li
 
         register(stack, http, forum, [ws], first_name="Wanda", last_name="Warteliste", organisation="Stadt Herne")
         wait_until(lambda: page.locator(f'[data-waitlist="{ws}"] li').count() == 1)
-        assert "Wanda Warteliste, Stadt Herne (" in page.locator(f'[data-waitlist="{ws}"]').inner_text()
+        assert page.locator(f'[data-waitlist="{ws}"]').inner_text() == "Wanda Warteliste, Stadt Herne (Kommunen und Verwaltung)"
         assert page.locator(f'[data-waitlist-count="{ws}"]').inner_text() == "1"
         assert page.locator('[data-total="waitlisted"]').inner_text() == "1"
         assert not page.locator("#new-registrations").is_hidden()  # the table offers a reload for the new rows
