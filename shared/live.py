@@ -51,9 +51,11 @@ class TopicHub:
         return queue, list(self.recent)[ids.index(last_id) + 1:]
 
     def unsubscribe(self, queue: Listener) -> None:
+        """Forget a listener (its connection closed)."""
         self.listeners.discard(queue)
 
     def publish(self, item: Item) -> None:
+        """Keep an item for reconnects and hand it to every listener."""
         self.recent.append(item)
         for queue in list(self.listeners):
             try:

@@ -45,6 +45,7 @@ def console_item(topic: str, partition: int, offset: int, value: bytes | None) -
 
 
 def sse(item: dict[str, Any]) -> str:
+    """An item as one Server-Sent Event, named by its event type."""
     return f"id: {item['id']}\nevent: {item['type']}\ndata: {json.dumps(item, default=str)}\n\n"
 
 
