@@ -109,6 +109,30 @@ def test_the_console_stream_carries_one_forums_decisions_as_ids_and_counts_only(
     listener.stop = True
 
 
+def test_overrides_and_a_batch_publish_reach_the_console_with_counts(stack, http):
+    token = stack.role_token("selection")
+    auth = {"Authorization": f"Bearer {token}"}
+    forum, (w1, w2) = make_forum(stack, http, [{"seats": 1}, {"seats": 2}], mode="batch")
+    listener = ConsoleListener(stack, forum, token)
+    people = [register(stack, http, forum, [w1, w2], organisation=f"Amt {n}") for n in range(3)]
+    moved = http.post(stack.url("registration", f"/api/v1/registrations/{people[0]['id']}/override"),
+                      json={"action": "move", "workshop_id": w2, "note": "Wunsch von Frau Beispiel"}, headers=auth)
+    assert moved.status_code == 200
+    run = http.post(stack.url("registration", f"/api/v1/fora/{forum}/selection/dry-run"), json={"seed": 3}, headers=auth).json()
+    assert http.post(stack.url("registration", f"/api/v1/selection/runs/{run['run_id']}/publish"), headers=auth).status_code == 200
+
+    items = listener.collect(lambda seen: any(i["type"] == "selection.finalized" for i in seen)
+                             and all(of(seen, p["id"], "selection.decided") for p in people[1:]))
+    override = of(items, people[0]["id"], "selection.overridden")  # the run keeps it, so no new decision for that person
+    assert override and override[0]["action"] == "move" and override[0]["workshop_id"] == w2
+    final = next(i for i in items if i["type"] == "selection.finalized")
+    assert final["accepted"] == {w1: 1, w2: 2} and final["forum_id"] == forum
+    for item in items:
+        assert set(item) - {"sse_id", "event", "raw"} <= ALLOWED, item
+        assert "Beispiel" not in item["raw"] and "Amt " not in item["raw"] and "staff_member" not in item
+    listener.stop = True
+
+
 def test_a_reconnect_with_last_event_id_receives_what_it_missed(stack, http):
     token = stack.role_token("selection")
     forum, (ws,) = make_forum(stack, http, [{"seats": 5}])
