@@ -9,7 +9,7 @@ from shared.runtime import ServiceRuntime
 
 from fastapi.staticfiles import StaticFiles
 
-from . import (api, catalogue, console, erasure, invitations, invitations_api, pages, setup_api, setup_pages,
+from . import (api, catalogue, console, console_stream, erasure, invitations, invitations_api, pages, setup_api, setup_pages,
                staff_accounts, staff_accounts_pages, staff_api, store, windows)
 from .handlers import consumer
 from .intake import Intake
@@ -40,14 +40,14 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
         consumer=consumer,
         publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.STAFF),
         indexes=_indexes,
-        on_start=[_seed, _windows],
+        on_start=[_seed, _windows, console_stream.start_hub],
     )
     runtime.clock = windows.Clock(settings.clock_file)  # type: ignore[attr-defined]
     app = runtime.create_app(
         title="Themenforum – Registration",
         description="Forum catalogue, registrations and participant selection.",
         routers=[api.router, erasure.router, staff_api.router, setup_api.router, invitations_api.router,
-                 invitations_api.public, pages.router, setup_pages.router, console.router,
+                 invitations_api.public, pages.router, setup_pages.router, console.router, console_stream.router,
                  staff_accounts.router, staff_accounts_pages.router],
     )
     app.state.clock = runtime.clock  # type: ignore[attr-defined]

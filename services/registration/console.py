@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from shared.auth import StaffMember, check_csrf, csrf_token, require_role_page
+from shared.events.common import ACTOR_GROUP_LABELS_DE, ActorGroup
 
 from . import batch
 from .selection import group_label
@@ -20,6 +21,7 @@ from .texts import TEXTS
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["group"] = group_label
+GROUP_LABELS = {g.value: ACTOR_GROUP_LABELS_DE[g] for g in ActorGroup}  # for console.js, which redraws the waiting lists
 
 
 async def _page(request: Request, forum_id: str, staff: StaffMember, message: str = "", run: dict[str, Any] | None = None,
@@ -30,7 +32,8 @@ async def _page(request: Request, forum_id: str, staff: StaffMember, message: st
         raise HTTPException(404, "Veranstaltung nicht gefunden.")
     return templates.TemplateResponse(request, "console.html", {
         "lang": "de", "t": TEXTS["de"], "forum": forum, "view": await overview(store, forum_id), "staff": staff, "message": message,
-        "run": run, "csrf": csrf_token(request), "rows": await store.listing(forum_id)}, status_code=status)
+        "run": run, "csrf": csrf_token(request), "rows": await store.listing(forum_id),
+        "group_labels": GROUP_LABELS}, status_code=status)
 
 
 @router.get("/staff/fora/{forum_id}", response_class=HTMLResponse)

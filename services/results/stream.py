@@ -1,31 +1,24 @@
 """`GET /api/v1/stream`: Server-Sent Events of the topics for the live dashboard.
 
-Each results process runs one plain consumer (no group, partitions assigned by hand, starting
-at the end) and fans its messages out to the connected browsers. Event ids are
-"topic:partition:offset"; a browser that reconnects with Last-Event-ID gets what it missed
-from a ring buffer of recent events (or a `stream.reset` telling it to reload its figures).
+Each results process follows every topic with one `shared.live.TopicHub` (no group, from the
+end) and fans its messages out to the connected browsers. Event ids are "topic:partition:offset";
+a browser that reconnects with Last-Event-ID gets what it missed from the hub's ring buffer (or a
+`stream.reset` telling it to reload its figures).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import time
-from collections import deque
-from collections.abc import AsyncIterator
 from typing import Any
 
-import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from shared import topics
+from shared import live, topics
 from shared.auth import StaffMember, require_staff
+from shared.live import TopicHub
 from shared.runtime import ServiceRuntime
 
-log = structlog.get_logger()
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 STREAMED_TOPICS = (topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.AGENDA, topics.RESULTS, topics.NOTIFICATIONS)
 # Never on a dashboard: contact details and free text about people.
@@ -35,74 +28,9 @@ ADMIN_ONLY = {"first_name", "last_name", "organisation", "role", "participant_id
               "explanation", "invitation_id"}
 
 
-class StreamHub:
-    """One consumer per process, many listeners."""
-
-    def __init__(self, bootstrap: str, buffer: int = 5000) -> None:
-        self.bootstrap = bootstrap
-        self.listeners: set[asyncio.Queue[dict[str, Any] | None]] = set()
-        self.recent: deque[dict[str, Any]] = deque(maxlen=buffer)
-        self.ready = asyncio.Event()
-
-    def subscribe(self, last_id: str | None) -> tuple[asyncio.Queue[dict[str, Any] | None], list[dict[str, Any]] | None]:
-        """A queue for live events, and what came after `last_id` (None: that id is no longer held)."""
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=1000)
-        self.listeners.add(queue)
-        if not last_id:
-            return queue, []
-        ids = [item["id"] for item in self.recent]
-        if last_id not in ids:
-            return queue, None
-        return queue, list(self.recent)[ids.index(last_id) + 1:]
-
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
-        self.listeners.discard(queue)
-
-    def publish(self, item: dict[str, Any]) -> None:
-        self.recent.append(item)
-        for queue in list(self.listeners):
-            try:
-                queue.put_nowait(item)
-            except asyncio.QueueFull:  # a stalled browser: drop it; it reconnects with Last-Event-ID
-                self.listeners.discard(queue)
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.get_nowait()
-                    queue.put_nowait(None)
-
-    async def run(self) -> None:
-        """Follow every topic from its end for the life of the process."""
-        while True:
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
-            try:
-                await consumer.start()
-                existing = await consumer.topics()
-                parts = [TopicPartition(t, p) for t in STREAMED_TOPICS if t in existing
-                         for p in sorted(consumer.partitions_for_topic(t) or ())]
-                consumer.assign(parts)
-                await consumer.seek_to_end(*parts)
-                for tp in parts:
-                    await consumer.position(tp)  # resolve the end now, so nothing published after start is skipped
-                # The embedded broker's end offsets can lie behind the real end (it counts batches): what was
-                # written before this moment is history, not news, so it is recognised by its timestamp.
-                since_ms = int(time.time() * 1000) - 1000
-                self.ready.set()
-                while True:
-                    batch = await consumer.getmany(timeout_ms=500, max_records=500)
-                    for tp, records in batch.items():
-                        for record in records:
-                            if record.timestamp < since_ms:
-                                continue
-                            item = to_item(tp.topic, tp.partition, record.offset, record.value)
-                            if item is not None:
-                                self.publish(item)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the dashboard feed must outlive broker hiccups
-                log.warning("stream.consumer_failed", error=type(exc).__name__)
-                await asyncio.sleep(1)
-            finally:
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
+def make_hub(bootstrap: str, buffer: int = 5000) -> TopicHub:
+    """The results hub: every streamed topic, items as `to_item` makes them."""
+    return TopicHub(bootstrap, STREAMED_TOPICS, to_item, buffer=buffer, name="stream")
 
 
 def to_item(topic: str, partition: int, offset: int, value: bytes | None) -> dict[str, Any] | None:
@@ -143,11 +71,7 @@ def sse(item: dict[str, Any], *, personal: bool) -> str:
 
 async def start_hub(runtime: ServiceRuntime) -> None:
     """Start the process's stream consumer (a background task of the runtime)."""
-    hub = StreamHub(runtime.settings.kafka_bootstrap_servers)
-    runtime.stream_hub = hub  # type: ignore[attr-defined]
-    runtime.spawn(hub.run(), name="stream-hub")
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(hub.ready.wait(), timeout=10)
+    runtime.stream_hub = await live.start_hub(runtime, make_hub(runtime.settings.kafka_bootstrap_servers))  # type: ignore[attr-defined]
 
 
 @router.get("/stream", summary="Server-Sent Events of the topics (staff; filter by forum, workshop, event type)")
@@ -160,31 +84,11 @@ async def stream(
     last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=200),
     staff: StaffMember = Depends(require_staff),
 ) -> StreamingResponse:
-    hub: StreamHub = request.app.state.runtime.stream_hub
+    hub: TopicHub = request.app.state.runtime.stream_hub
     types = [t.strip() for t in (type or "").split(",") if t.strip()]
     show_personal = personal and staff.role == "admin"
-    queue, backlog = hub.subscribe(last_event_id or request.query_params.get("last_event_id"))
 
-    async def body() -> AsyncIterator[str]:
-        try:
-            yield "retry: 2000\n: verbunden\n\n"
-            if backlog is None:
-                yield "event: stream.reset\ndata: {}\n\n"
-            for item in backlog or []:
-                if matches(item, forum, workshop, types):
-                    yield sse(item, personal=show_personal)
-            while not await request.is_disconnected():
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=5)
-                except TimeoutError:
-                    yield ": keepalive\n\n"
-                    continue
-                if item is None:
-                    return
-                if matches(item, forum, workshop, types):
-                    yield sse(item, personal=show_personal)
-        finally:
-            hub.unsubscribe(queue)
+    def render(item: dict[str, Any]) -> str | None:
+        return sse(item, personal=show_personal) if matches(item, forum, workshop, types) else None
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return live.event_stream(request, hub, last_event_id or request.query_params.get("last_event_id"), render)

@@ -38,7 +38,7 @@ ACCESS: dict[str, dict[str, str]] = {
         "POST /api/v1/registrations/{registration_id}/override": "selection",
         "GET /api/v1/fora/{forum_id}/selection": "selection", "GET /api/v1/fora/{forum_id}/registrations": "selection",
         "POST /api/v1/fora/{forum_id}/selection/dry-run": "selection", "POST /api/v1/selection/runs/{run_id}/publish": "selection",
-        "GET /api/v1/fora/{forum_id}/participants.{fmt}": "selection",
+        "GET /api/v1/fora/{forum_id}/participants.{fmt}": "selection", "GET /api/v1/fora/{forum_id}/console/stream": "selection",
         "GET /staff/fora/{forum_id}": "selection", "POST /staff/fora/{forum_id}/override": "selection",
         "POST /staff/fora/{forum_id}/dry-run": "selection", "POST /staff/fora/{forum_id}/publish": "selection",
         "GET /api/v1/staff/accounts": "admin", "POST /api/v1/staff/accounts": "admin",

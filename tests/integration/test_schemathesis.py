@@ -40,7 +40,7 @@ OPERATIONS: dict[str, list[str]] = {
         "POST /api/v1/catalogue", "POST /api/v1/registrations/{registration_id}/override",
         "GET /api/v1/fora/{forum_id}/selection", "GET /api/v1/fora/{forum_id}/registrations",
         "POST /api/v1/fora/{forum_id}/selection/dry-run", "POST /api/v1/selection/runs/{run_id}/publish",
-        "GET /api/v1/fora/{forum_id}/participants.{fmt}",
+        "GET /api/v1/fora/{forum_id}/participants.{fmt}", "GET /api/v1/fora/{forum_id}/console/stream",
         "GET /api/v1/fora", "POST /api/v1/fora", "PUT /api/v1/fora/{forum_id}", "POST /api/v1/fora/{forum_id}/open",
         "POST /api/v1/fora/{forum_id}/close", "POST /api/v1/fora/{forum_id}/archive", "POST /api/v1/fora/{forum_id}/clone",
         "POST /api/v1/fora/{forum_id}/workshops", "PUT /api/v1/fora/{forum_id}/workshops/{workshop_id}",
@@ -77,8 +77,8 @@ OPERATIONS: dict[str, list[str]] = {
     ],
 }
 
-# Never fuzzed: an endless Server-Sent-Events stream (its auth is covered by the route-auth test).
-STREAMS = {("results", "GET /api/v1/stream")}
+# Never fuzzed: endless Server-Sent-Events streams (their auth is covered by the route-auth and access-matrix tests).
+STREAMS = {("results", "GET /api/v1/stream"), ("registration", "GET /api/v1/fora/{forum_id}/console/stream")}
 # Valid bodies would change platform-wide state other tests rely on (fire every due reminder and mail
 # everybody; register webhooks to random hosts); with the token they get invalid (negative) cases only.
 NEGATIVE_ONLY_WITH_TOKEN = {("notify", "POST /api/v1/reminders/run"), ("notify", "POST /api/v1/webhooks"),

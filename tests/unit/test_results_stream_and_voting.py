@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from services.results.domain import remaining_dots, token_hash, voter_id, voting_token
-from services.results.stream import StreamHub, matches, redact, to_item
+from services.results.stream import make_hub, matches, redact, to_item
 
 
 def registration(offset=7):
@@ -35,7 +35,7 @@ def test_contact_data_never_streams_and_names_only_for_admins():
 
 
 def test_a_reconnect_gets_what_came_after_its_last_event_id():
-    hub = StreamHub("unused", buffer=3)
+    hub = make_hub("unused", buffer=3)
     for offset in range(5):
         hub.publish(registration(offset))
     _, backlog = hub.subscribe("forum.registrations:2:2")

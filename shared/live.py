@@ -1,0 +1,140 @@
+"""Live feeds of Kafka topics for browsers: one follower per process, Server-Sent Events per listener.
+
+A `TopicHub` runs one plain consumer (no group, partitions assigned by hand, starting at the end)
+and fans its items out to the connected listeners. Item ids are "topic:partition:offset"; a
+listener that reconnects with Last-Event-ID gets what it missed from a ring buffer of recent
+items (or a `stream.reset` telling it to reload its figures). Each service decides what an item
+holds (`to_item`) and how a listener sees it (`render`), so personal data stays its decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+
+log = structlog.get_logger()
+Item = dict[str, Any]
+ToItem = Callable[[str, int, int, bytes | None], Item | None]
+Listener = asyncio.Queue[Item | None]
+
+
+class TopicHub:
+    """One consumer per process, many listeners."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str], to_item: ToItem, *, buffer: int = 5000, name: str = "stream") -> None:
+        self.bootstrap = bootstrap
+        self.topics = tuple(topics)
+        self.to_item = to_item
+        self.name = name
+        self.listeners: set[Listener] = set()
+        self.recent: deque[Item] = deque(maxlen=buffer)
+        self.ready = asyncio.Event()
+
+    def subscribe(self, last_id: str | None) -> tuple[Listener, list[Item] | None]:
+        """A queue for live items, and what came after `last_id` (None: that id is no longer held)."""
+        queue: Listener = asyncio.Queue(maxsize=1000)
+        self.listeners.add(queue)
+        if not last_id:
+            return queue, []
+        ids = [item["id"] for item in self.recent]
+        if last_id not in ids:
+            return queue, None
+        return queue, list(self.recent)[ids.index(last_id) + 1:]
+
+    def unsubscribe(self, queue: Listener) -> None:
+        """Forget a listener (its connection closed)."""
+        self.listeners.discard(queue)
+
+    def publish(self, item: Item) -> None:
+        """Keep an item for reconnects and hand it to every listener."""
+        self.recent.append(item)
+        for queue in list(self.listeners):
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:  # a stalled browser: drop it; it reconnects with Last-Event-ID
+                self.listeners.discard(queue)
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.get_nowait()
+                    queue.put_nowait(None)
+
+    async def run(self) -> None:
+        """Follow the topics from their end for the life of the process."""
+        while True:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+            try:
+                await consumer.start()
+                existing = await consumer.topics()
+                parts = [TopicPartition(t, p) for t in self.topics if t in existing
+                         for p in sorted(consumer.partitions_for_topic(t) or ())]
+                consumer.assign(parts)
+                await consumer.seek_to_end(*parts)
+                for tp in parts:
+                    await consumer.position(tp)  # resolve the end now, so nothing published after start is skipped
+                # The embedded broker's end offsets can lie behind the real end (it counts batches): what was
+                # written before this moment is history, not news, so it is recognised by its timestamp.
+                since_ms = int(time.time() * 1000) - 1000
+                self.ready.set()
+                while True:
+                    batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                    for tp, records in batch.items():
+                        for record in records:
+                            if record.timestamp < since_ms:
+                                continue
+                            item = self.to_item(tp.topic, tp.partition, record.offset, record.value)
+                            if item is not None:
+                                self.publish(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a live feed must outlive broker hiccups
+                log.warning("stream.consumer_failed", hub=self.name, error=type(exc).__name__)
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+
+async def start_hub(runtime: Any, hub: TopicHub) -> TopicHub:
+    """Run the hub as a background task of the service runtime; wait (briefly) until it follows its topics."""
+    runtime.spawn(hub.run(), name=f"{hub.name}-hub")
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(hub.ready.wait(), timeout=10)
+    return hub
+
+
+def event_stream(request: Request, hub: TopicHub, last_event_id: str | None,
+                 render: Callable[[Item], str | None], *, keepalive_s: float = 5) -> StreamingResponse:
+    """An SSE response: missed items after `last_event_id`, then live ones; `render` gives an item's text or None to skip it."""
+    queue, backlog = hub.subscribe(last_event_id)
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield "retry: 2000\n: verbunden\n\n"
+            if backlog is None:
+                yield "event: stream.reset\ndata: {}\n\n"
+            for item in backlog or []:
+                if (text := render(item)) is not None:
+                    yield text
+            while not await request.is_disconnected():
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=keepalive_s)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if item is None:
+                    return
+                if (text := render(item)) is not None:
+                    yield text
+        finally:
+            hub.unsubscribe(queue)
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
