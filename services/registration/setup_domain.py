@@ -39,6 +39,8 @@ class ForumWrite(BaseModel):
     registration_opens_at: datetime | None = Field(None, description="Registration opens by itself at this time (with zone).")
     registration_closes_at: datetime | None = Field(None, description="Registration closes by itself at this time (with zone).")
     selection_mode: SelectionMode = SelectionMode.rolling
+    retention_days: int | None = Field(None, ge=0, le=3650, description="Days after the forum until personal data is "
+                                                                          "anonymised; the service default when omitted.")
 
     @field_validator("contact_email")
     @classmethod

@@ -8,6 +8,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.events import utcnow
 from shared.events.catalogue import ForumConfigured, ForumStatus, WorkshopConfigured
 from shared.events.common import ActorGroup
 
@@ -225,7 +226,7 @@ class RegistrationStore:
     async def set_decision(self, registration_id: str, fields: dict[str, Any], session: Session) -> int:
         """Record a new current decision; returns its sequence number."""
         doc = await self.db.registrations.find_one_and_update(
-            {"_id": registration_id}, {"$set": fields, "$inc": {"decision_seq": 1}},
+            {"_id": registration_id}, decision_update(fields),
             return_document=ReturnDocument.AFTER, projection={"decision_seq": 1}, session=session,
         )
         return int(doc["decision_seq"])
@@ -238,7 +239,14 @@ class RegistrationStore:
         )
 
 
-PUBLIC_FIELDS = {"token_hash": 0, "email_lower": 0}
+PUBLIC_FIELDS = {"token_hash": 0, "email_lower": 0, "decision_history": 0}
+HISTORY = ("status", "workshop_id", "reasons", "explanation", "waitlist_position")
+
+
+def decision_update(fields: dict[str, Any]) -> dict[str, Any]:
+    """The write of a new current decision: its fields, the next sequence number, and an entry in its history."""
+    entry = {k: fields.get(k) for k in HISTORY} | {"decided_at": utcnow()}
+    return {"$set": fields, "$inc": {"decision_seq": 1}, "$push": {"decision_history": entry}}
 
 
 def _config(doc: dict[str, Any]) -> dict[str, Any]:
