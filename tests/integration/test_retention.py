@@ -5,6 +5,7 @@ downloads their data with the consent text they agreed to; a wrong token or an e
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time as clock_time
 import uuid
@@ -118,7 +119,7 @@ def test_a_forum_s_people_are_anonymised_everywhere_once_its_retention_time_has_
         CLOCK.unlink(missing_ok=True)
 
 
-def test_a_person_downloads_their_data_with_the_notice_they_consented_to_and_nothing_after_erasure(stack, http):
+def test_a_person_downloads_their_data_with_the_notice_they_consented_to_and_nothing_after_erasure(stack, http, staff):
     forum, (ws,) = new_forum(stack, http, "Themenforum 23: Auskunft", [{"seats": 5}])
     first = person(forum_id=forum, preferences=[ws], motivation="Ich bringe Daten mit.")
     first_answer = register(stack, http, first).json()
@@ -127,10 +128,20 @@ def test_a_person_downloads_their_data_with_the_notice_they_consented_to_and_not
     body = {k: public[k] for k in ("title", "starts_on", "venue", "organiser", "contact_email", "selection_mode")}
     bad = api(stack, http, "PUT", f"/api/v1/fora/{forum}", json={**body, "retention_days": -1})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "retention_days"
+    assert "ganze Zahl von Tagen" in bad.json()["errors"][0]["message"]
     changed = api(stack, http, "PUT", f"/api/v1/fora/{forum}", json={
         **body, "privacy_notice_version": "2029-02", "privacy_notice_text": "Neue Fassung: wir löschen nach 30 Tagen.",
         "retention_days": 30})
     assert changed.status_code == 200 and changed.json()["retention"]["days"] == 30
+    page_url = stack.url("registration", f"/staff/fora/{forum}/einrichten")
+    page = staff.get(page_url).text
+    assert 'id="retention_days"' in page and 'value="30"' in page and 'data-state="pending"' in page
+    form = {"csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1), **body, "lang_de": "on",
+            "privacy_notice_version": "2029-02", "privacy_notice_text": "Neue Fassung: wir löschen nach 30 Tagen."}
+    refused = staff.post(page_url, data={**form, "retention_days": "viele"})
+    assert refused.status_code == 422 and "Aufbewahrung in Tagen: Bitte eine ganze Zahl von Tagen" in refused.text
+    assert staff.post(page_url, data={**form, "retention_days": "45"}).status_code == 200
+    assert api(stack, http, "GET", f"/api/v1/fora/{forum}/retention").json()["days"] == 45
     second = person(forum_id=forum, preferences=[ws])
     second_answer = register(stack, http, second).json()
     decided(http, second_answer)
