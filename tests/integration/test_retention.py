@@ -9,7 +9,7 @@ import re
 import tempfile
 import time as clock_time
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
