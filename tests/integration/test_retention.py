@@ -113,6 +113,10 @@ def test_a_forum_s_people_are_anonymised_everywhere_once_its_retention_time_has_
 
         clock_time.sleep(3)  # three more scheduler rounds: nothing happens again
         assert retention(stack, http, old) == done
+        stack.stop_service("registration")  # nor after a restart (its first round runs at start-up)
+        stack.start_service("registration")
+        clock_time.sleep(2)
+        assert retention(stack, http, old) == done
         again = erasures(stack, pids | invitation_ids)
         assert len([e for e in again if e["type"] == "participant.erasure_requested"]) == len(pids | invitation_ids)
     finally:
