@@ -17,6 +17,7 @@ from shared.events.catalogue import (
 )
 from shared.store import AlreadyProcessed, UnitOfWork
 
+from . import notices
 from .domain import changed_fields
 from .store import RegistrationStore
 
@@ -30,6 +31,7 @@ async def configure_forum(uow: UnitOfWork, forum: ForumConfigured) -> bool:
         return False
     forum = forum.model_copy(update={"revision": (current or {}).get("revision", 0) + 1})
     await store.save_forum(forum, uow.session)
+    await notices.record_notice(uow.db, forum, uow.session)
     uow.emit("forum.configured", subject=forum.forum_id, data=forum)
     return True
 

@@ -12,8 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
+from pymongo import UpdateOne
 
 from shared.auth import bearer
+from shared.events import utcnow
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
 from shared.store import AlreadyProcessed, UnitOfWork
 
@@ -24,26 +26,42 @@ router = APIRouter(prefix="/api/v1", tags=["privacy"])
 ANONYMISED = {"first_name": "", "last_name": "", "email": "", "organisation": "", "role": "", "motivation": ""}
 
 
-async def erase_participant(uow: UnitOfWork, participant_id: str, requested_by: str) -> int:
-    """Anonymise every registration of the person, scrub the outbox, ask the other services."""
-    registrations = uow.db.registrations
-    docs = [d async for d in registrations.find({"participant_id": participant_id}, {"_id": 1, "invitation_id": 1},
-                                                session=uow.session)]
-    ids = [d["_id"] for d in docs]
-    invited = [d["invitation_id"] for d in docs if d.get("invitation_id")]
-    for invitation_id in invited:  # the invitation list held the same person's name and address
-        await uow.db.invitations.update_one({"_id": invitation_id}, {"$set": {
-            "first_name": "", "last_name": "", "email": "", "email_lower": f"erased:{invitation_id}", "organisation": "",
-            "erased": True}}, session=uow.session)
-    for registration_id in ids:
-        await registrations.update_one(
-            {"_id": registration_id},
-            {"$set": {**ANONYMISED, "email_lower": f"erased:{registration_id}", "erased": True}},
-            session=uow.session,
-        )
+async def anonymise_registrations(uow: UnitOfWork, ids: list[str]) -> None:
+    """Empty the personal fields of these registrations and drop the published intake events that carried them."""
+    if not ids:
+        return
+    at = utcnow()
+    await uow.db.registrations.bulk_write([UpdateOne({"_id": i}, {"$set": {
+        **ANONYMISED, "email_lower": f"erased:{i}", "erased": True, "erased_at": at}}) for i in ids], session=uow.session)
     # Published intake events carried the person's data; the outbox keeps no copy of them.
     await uow.db.outbox.update_many({"_id": {"$in": [f"registration:{i}" for i in ids]}},
                                     {"$set": {"events": [], "published": True}}, session=uow.session)
+
+
+async def forget_invitations(uow: UnitOfWork, invitation_ids: list[str], requested_by: str) -> None:
+    """Empty invitations and their published mails; notify knows an invitee by the invitation id, so that id is erased."""
+    if not invitation_ids:
+        return
+    await uow.db.invitations.bulk_write([UpdateOne({"_id": i}, {"$set": {
+        "first_name": "", "last_name": "", "email": "", "email_lower": f"erased:{i}", "organisation": "", "erased": True}})
+        for i in invitation_ids], session=uow.session)
+    await uow.db.outbox.update_many({"events.key": {"$in": invitation_ids}},
+                                    {"$pull": {"events": {"key": {"$in": invitation_ids}, "type": "invitation.sent"}}},
+                                    session=uow.session)
+    for invitation_id in invitation_ids:
+        uow.emit("participant.erasure_requested", subject=invitation_id,
+                 data=ParticipantErasureRequested(participant_id=invitation_id, requested_by=requested_by))
+        uow.emit("participant.erased", subject=invitation_id,
+                 data=ParticipantErased(participant_id=invitation_id, service="registration"))
+
+
+async def erase_participant(uow: UnitOfWork, participant_id: str, requested_by: str) -> int:
+    """Anonymise every registration and invitation of the person, scrub the outbox, ask the other services."""
+    docs = [d async for d in uow.db.registrations.find({"participant_id": participant_id}, {"_id": 1, "invitation_id": 1},
+                                                       session=uow.session)]
+    ids = [d["_id"] for d in docs]
+    await forget_invitations(uow, [d["invitation_id"] for d in docs if d.get("invitation_id")], requested_by)
+    await anonymise_registrations(uow, ids)
     uow.emit("participant.erasure_requested", subject=participant_id,
              data=ParticipantErasureRequested(participant_id=participant_id, requested_by=requested_by))
     uow.emit("participant.erased", subject=participant_id,

@@ -26,6 +26,7 @@ from shared.store import UnitOfWork, run_together
 
 from . import invitations
 from .domain import IntakeError, RegistrationCreate, check_against_forum, near_duplicate_ids
+from .retention_rules import notice_id
 from .selection import organisation_key
 from .store import RegistrationStore
 
@@ -139,6 +140,7 @@ class Intake:
             "email_lower": str(body.email).lower(), "motivation": body.motivation, "status": "received",
             "decision_seq": 0, "token_hash": self.token_hash(token), "created_at": utcnow(), "org_key": org_key,
             "near_duplicate_of": near, "seat": None, **invitations.registration_fields(request.invitation),
+            "consent_notice_id": notice_id(forum.forum_id, forum.privacy_notice_version, forum.privacy_notice_text),
         }
         same_org.append({"_id": registration_id, "first_name": body.first_name, "last_name": body.last_name,
                          "status": "received"})

@@ -22,7 +22,7 @@ from shared.store import UnitOfWork
 
 from . import invitations, seats
 from .selection import WorkshopFill, decide_rolling, waitlist_explanation
-from .store import RegistrationStore
+from .store import RegistrationStore, decision_update
 
 
 class ConcurrentChange(Exception):
@@ -116,7 +116,7 @@ async def _flush(store: RegistrationStore, plan: _Plan, pending: list[tuple[dict
         if "waitlist_offset" in extra:
             extra["waitlist_seq"] = firsts[reg["forum_id"]] + extra.pop("waitlist_offset") - 1
         fields = seats.decision_fields(d["status"], d["workshop_id"], d["reasons"], d["explanation"], extra)
-        updates.append(UpdateOne({"_id": reg["_id"]}, {"$set": fields, "$inc": {"decision_seq": 1}}))
+        updates.append(UpdateOne({"_id": reg["_id"]}, decision_update(fields)))
         event = seats.decision_event(reg, int(reg.get("decision_seq", 0)) + 1, status=d["status"],
                                      workshop_id=d["workshop_id"], reasons=d["reasons"], explanation=d["explanation"],
                                      first_choice=d["first_choice"], waitlist_position=extra.get("waitlist_position"))

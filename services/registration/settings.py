@@ -24,3 +24,10 @@ class RegistrationSettings(ServiceSettings):
     window_check_interval_s: float = Field(
         1.0, gt=0, validation_alias="REGISTRATION_WINDOW_CHECK_S", description="How often registration windows are checked."
     )
+    retention_days: int = Field(
+        180, ge=0, le=3650, validation_alias="REGISTRATION_RETENTION_DAYS",
+        description="Days after a forum's last day until its participants' personal data is anonymised (per-forum override).",
+    )
+    retention_check_interval_s: float = Field(
+        30.0, gt=0, validation_alias="REGISTRATION_RETENTION_CHECK_S", description="How often due retention is checked.",
+    )

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from shared.auth import StaffMember, require_role, require_staff
-from shared.events.catalogue import ForumStatus
+from shared.events.catalogue import ForumConfigured, ForumStatus
 from shared.store import UnitOfWork
 
 from . import setup_service
 from .setup_domain import WORKSHOP_ID, CloneCreate, ForumWrite, WorkshopWrite
+from .retention_rules import retention_days, retention_due_at, retention_state
 from .setup_service import NotFound, Refused
 from .store import RegistrationStore
 from .windows import clock_of
@@ -62,7 +63,18 @@ async def forum_view(request: Request, forum_id: str) -> dict[str, Any]:
     fills = {f.workshop_id: f for f in await store.forum_fills(forum_id)}
     workshops = [{**w.model_dump(mode="json"), "accepted": fills[w.workshop_id].accepted if w.workshop_id in fills else 0}
                  for w in await store.workshops(forum_id)]
-    return {**forum.model_dump(mode="json"), "workshops": workshops}
+    return {**forum.model_dump(mode="json"), "workshops": workshops, "retention": await retention_view(request, forum)}
+
+
+async def retention_view(request: Request, forum: ForumConfigured) -> dict[str, Any]:
+    """When the forum's personal data is (or was) anonymised, and the state of it."""
+    default = request.app.state.settings.retention_days
+    record = await request.app.state.runtime.db.retention.find_one({"_id": forum.forum_id}) or {}
+    due, done = retention_due_at(forum, default), record.get("anonymised_at")
+    return {"days": retention_days(forum, default), "default_days": default, "due_at": due.isoformat() if due else None,
+            "anonymised_at": done.isoformat() if done else None,
+            "state": retention_state(due, done, clock_of(request.app.state).now()),
+            "registrations_anonymised": record.get("registrations"), "invitations_anonymised": record.get("invitations")}
 
 
 @router.get("/fora", summary="Staff: all fora with their status")
@@ -70,6 +82,14 @@ async def list_fora(request: Request, _staff: StaffMember = Depends(require_staf
     cursor = request.app.state.runtime.db.fora.find({}, {"_id": 0, "forum_id": 1, "title": 1, "status": 1, "starts_on": 1,
                                                          "registration_opens_at": 1, "registration_closes_at": 1})
     return [d async for d in cursor.sort("forum_id", 1).limit(500)]
+
+
+@router.get("/fora/{forum_id}/retention", summary="Staff: when the forum's personal data is anonymised, and whether it was")
+async def get_retention(request: Request, forum_id: str = ForumId, _staff: StaffMember = Depends(require_staff)) -> dict[str, Any]:
+    forum = await RegistrationStore(request.app.state.runtime.db).get_forum(forum_id)
+    if forum is None:
+        raise HTTPException(404, "Veranstaltung nicht gefunden.")
+    return await retention_view(request, forum)
 
 
 @router.post("/fora", status_code=201, summary="Staff: create a forum (draft)", responses=REFUSED)

@@ -39,6 +39,20 @@ class ForumWrite(BaseModel):
     registration_opens_at: datetime | None = Field(None, description="Registration opens by itself at this time (with zone).")
     registration_closes_at: datetime | None = Field(None, description="Registration closes by itself at this time (with zone).")
     selection_mode: SelectionMode = SelectionMode.rolling
+    retention_days: int | None = Field(None, ge=0, le=3650, description="Days after the forum until personal data is "
+                                                                          "anonymised; the service default when omitted.")
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> int | None:
+        if value in (None, ""):
+            return None
+        days = value if isinstance(value, int) and not isinstance(value, bool) else None
+        if isinstance(value, str) and value.strip().isdigit():
+            days = int(value)
+        if days is None or not 0 <= days <= 3650:
+            raise ValueError("Bitte eine ganze Zahl von Tagen zwischen 0 und 3650 angeben.")
+        return days
 
     @field_validator("contact_email")
     @classmethod

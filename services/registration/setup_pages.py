@@ -29,15 +29,26 @@ from .windows import clock_of
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["group"] = group_label
+
+
+def _moment(value: str | None, tz: str = "Europe/Berlin") -> str:
+    """An ISO time as German local date and time (for the retention notes)."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(tz or "Europe/Berlin")).strftime("%d.%m.%Y, %H:%M Uhr")
+
+
+templates.env.filters["moment"] = _moment
 GROUPS = [(g.value, ACTOR_GROUP_LABELS_DE[g]) for g in ActorGroup]
 STATUS_DE = {"draft": "Entwurf", "open": "Anmeldung offen", "closed": "Anmeldung geschlossen", "archived": "archiviert"}
 FORUM_FIELDS = ("forum_id", "title", "description", "venue", "starts_on", "ends_on", "organiser", "contact_email",
                 "privacy_notice_version", "privacy_notice_text", "registration_opens_at", "registration_closes_at",
-                "selection_mode", "timezone")
+                "selection_mode", "timezone", "retention_days")
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    base = {"lang": "de", "t": TEXTS["de"], "csrf": csrf_token(request), "status_de": STATUS_DE, "groups": GROUPS}
+    base = {"lang": "de", "t": TEXTS["de"], "csrf": csrf_token(request), "status_de": STATUS_DE, "groups": GROUPS,
+            "retention_default": request.app.state.settings.retention_days}
     return templates.TemplateResponse(request, f"setup/{name}.html", {**base, **context}, status_code=status)
 
 

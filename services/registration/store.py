@@ -8,6 +8,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.events import utcnow
 from shared.events.catalogue import ForumConfigured, ForumStatus, WorkshopConfigured
 from shared.events.common import ActorGroup
 from shared.store import update_then_read
@@ -225,8 +226,8 @@ class RegistrationStore:
 
     async def set_decision(self, registration_id: str, fields: dict[str, Any], session: Session) -> int:
         """Record a new current decision; returns its sequence number."""
-        doc = await update_then_read(self.db.registrations, {"_id": registration_id},
-                                     {"$set": fields, "$inc": {"decision_seq": 1}}, projection={"decision_seq": 1}, session=session)
+        doc = await update_then_read(self.db.registrations, {"_id": registration_id}, decision_update(fields),
+                                     projection={"decision_seq": 1}, session=session)
         assert doc is not None, "decision for an unknown registration"
         return int(doc["decision_seq"])
 
@@ -241,7 +242,14 @@ class RegistrationStore:
         return before if changed.modified_count else None
 
 
-PUBLIC_FIELDS = {"token_hash": 0, "email_lower": 0}
+PUBLIC_FIELDS = {"token_hash": 0, "email_lower": 0, "decision_history": 0}
+HISTORY = ("status", "workshop_id", "reasons", "explanation", "waitlist_position")
+
+
+def decision_update(fields: dict[str, Any]) -> dict[str, Any]:
+    """The write of a new current decision: its fields, the next sequence number, and an entry in its history."""
+    entry = {k: fields.get(k) for k in HISTORY} | {"decided_at": utcnow()}
+    return {"$set": fields, "$inc": {"decision_seq": 1}, "$push": {"decision_history": entry}}
 
 
 def _config(doc: dict[str, Any]) -> dict[str, Any]:

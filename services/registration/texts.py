@@ -24,6 +24,8 @@ TEXTS = {
         "workshop": "Workshop", "position": "Platz auf der Warteliste",
         "invited": "Sie wurden persönlich eingeladen: Für Sie ist ein Platz im genannten Workshop reserviert.",
         "privacy": "Datenschutzhinweise",
+        "download": "Meine Daten herunterladen (JSON)",
+        "download_hint": "Alles, was wir zu Ihrer Anmeldung gespeichert haben, als Datei – auch die Fassung der Datenschutzhinweise, in die Sie eingewilligt haben.",
     },
     "en": {
         "site": "Themenforum – Registration", "skip": "Skip to content", "language": "Language",
@@ -47,6 +49,8 @@ TEXTS = {
         "workshop": "Workshop", "position": "Place on the waiting list",
         "invited": "You have been invited personally: a seat in the workshop named is reserved for you.",
         "privacy": "Privacy notice",
+        "download": "Download my data (JSON)",
+        "download_hint": "Everything we store about your registration as a file, including the version of the privacy notice you consented to.",
     },
 }
 

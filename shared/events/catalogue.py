@@ -44,6 +44,8 @@ class ForumConfigured(BaseModel):
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     selection_mode: SelectionMode = SelectionMode.rolling
+    retention_days: int | None = Field(
+        None, ge=0, description="Days after the forum's last day until personal data is anonymised (none: the default).")
     status: ForumStatus = ForumStatus.draft
     revision: int = Field(1, ge=1, description="Increases with each change of the forum.")
 

@@ -34,6 +34,8 @@ ACCESS: dict[str, dict[str, str]] = {
         "GET /api/v1/registrations/{registration_id}": "self+selection",
         "POST /api/v1/registrations/{registration_id}/cancel": "self+selection",
         "POST /api/v1/registrations/{registration_id}/erasure": "self+selection",
+        "GET /api/v1/registrations/{registration_id}/export": "self+selection",
+        "GET /api/v1/fora/{forum_id}/privacy-notices": "any", "GET /api/v1/fora/{forum_id}/retention": "any",
         "POST /api/v1/catalogue": "admin",
         "POST /api/v1/registrations/{registration_id}/override": "selection",
         "GET /api/v1/fora/{forum_id}/selection": "selection", "GET /api/v1/fora/{forum_id}/registrations": "selection",

@@ -36,6 +36,8 @@ OPERATIONS: dict[str, list[str]] = {
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /asyncapi",
         "POST /api/v1/registrations", "GET /api/v1/registrations/{registration_id}",
         "POST /api/v1/registrations/{registration_id}/cancel", "POST /api/v1/registrations/{registration_id}/erasure",
+        "GET /api/v1/registrations/{registration_id}/export", "GET /api/v1/fora/{forum_id}/privacy-notices",
+        "GET /api/v1/fora/{forum_id}/retention",
         "GET /api/v1/workshops", "GET /api/v1/fora/{forum_id}",
         "POST /api/v1/catalogue", "POST /api/v1/registrations/{registration_id}/override",
         "GET /api/v1/fora/{forum_id}/selection", "GET /api/v1/fora/{forum_id}/registrations",
