@@ -9,7 +9,7 @@ from shared.runtime import ServiceRuntime
 
 from fastapi.staticfiles import StaticFiles
 
-from . import (api, catalogue, console, erasure, invitations, invitations_api, pages, setup_api, setup_pages,
+from . import (api, catalogue, console, erasure, invitations, invitations_api, keys, pages, setup_api, setup_pages,
                staff_accounts, staff_accounts_pages, staff_api, store, windows)
 from .handlers import consumer
 from .intake import Intake
@@ -25,6 +25,7 @@ async def _seed(runtime: ServiceRuntime) -> None:
 async def _indexes(db) -> None:  # type: ignore[no-untyped-def]
     await store.ensure_indexes(db)
     await invitations.ensure_indexes(db)
+    await keys.ensure_indexes(db)
 
 
 async def _windows(runtime: ServiceRuntime) -> None:
@@ -55,6 +56,7 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
 
     async def start_intake(rt: ServiceRuntime) -> None:
         rt.spawn(intake.run(), name="intake-committer")
+        rt.spawn(keys.run_tombstones(rt), name="key-tombstones")
 
     runtime.on_start.append(start_intake)
     app.mount("/assets/registration", StaticFiles(directory=Path(__file__).parent / "static"), name="registration-assets")

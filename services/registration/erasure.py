@@ -2,8 +2,9 @@
 
 The registration service cancels the person's active registrations (freeing seats through the
 normal events), anonymises its own records of the person, scrubs the personal data from its
-outbox, and asks every other service to do the same with `participant.erasure_requested`;
-each answers with `participant.erased`.
+outbox, deletes the person's data keys (tombstones on `forum.keys`; the sealed fields of their
+events on the topics can no longer be opened), and asks every other service to do the same with
+`participant.erasure_requested`; each answers with `participant.erased`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from shared.auth import bearer
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
 from shared.store import AlreadyProcessed, UnitOfWork
 
+from . import keys
 from .api import authorised_registration, cancel
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
@@ -44,6 +46,8 @@ async def erase_participant(uow: UnitOfWork, participant_id: str, requested_by: 
     # Published intake events carried the person's data; the outbox keeps no copy of them.
     await uow.db.outbox.update_many({"_id": {"$in": [f"registration:{i}" for i in ids]}},
                                     {"$set": {"events": [], "published": True}}, session=uow.session)
+    # Crypto-shredding: without the keys the sealed fields of the events still on the topics stay unreadable.
+    await keys.shred(uow, [participant_id, *invited])
     uow.emit("participant.erasure_requested", subject=participant_id,
              data=ParticipantErasureRequested(participant_id=participant_id, requested_by=requested_by))
     uow.emit("participant.erased", subject=participant_id,
@@ -68,4 +72,8 @@ async def request_erasure(
             lambda uow: erase_participant(uow, participant_id, requested_by))
     except AlreadyProcessed:
         erased = 0
+    try:
+        await keys.publish_tombstones(request.app.state.runtime)
+    except Exception:  # noqa: BLE001 - the background loop publishes them once the bus is back
+        pass
     return {"participant_id": participant_id, "status": "erasure_requested", "registrations_anonymised": erased}

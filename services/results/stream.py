@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from shared import topics
+from shared import keyring, pii, topics
 from shared.auth import StaffMember, require_staff
 from shared.runtime import ServiceRuntime
 
@@ -133,8 +133,18 @@ def matches(item: dict[str, Any], forum: str | None, workshop: str | None, types
 def redact(item: dict[str, Any], *, personal: bool) -> dict[str, Any]:
     """The item as a listener may see it: contact data never, names only when `personal`."""
     drop = ALWAYS_STRIPPED | (set() if personal else ADMIN_ONLY)
-    data = {k: v for k, v in item["data"].items() if k not in drop}
+    # A value still sealed here (its key is erased or not there yet) is never shown as if it were a name.
+    data = {k: pii.ERASED if pii.is_sealed(v) else v for k, v in item["data"].items() if k not in drop}
     return {**{k: v for k, v in item.items() if k != "data"}, "data": data}
+
+
+async def opened(db: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the item with its sealed names opened with the keys this service holds (for admins)."""
+    data = item["data"]
+    owner = data.get("participant_id") or data.get("invitation_id")
+    if not owner or not any(pii.is_sealed(v) for v in data.values()):
+        return item
+    return {**item, "data": await keyring.open_fields(db, str(owner), data)}
 
 
 def sse(item: dict[str, Any], *, personal: bool) -> str:
@@ -161,6 +171,7 @@ async def stream(
     staff: StaffMember = Depends(require_staff),
 ) -> StreamingResponse:
     hub: StreamHub = request.app.state.runtime.stream_hub
+    db = request.app.state.runtime.db
     types = [t.strip() for t in (type or "").split(",") if t.strip()]
     show_personal = personal and staff.role == "admin"
     queue, backlog = hub.subscribe(last_event_id or request.query_params.get("last_event_id"))
@@ -172,7 +183,7 @@ async def stream(
                 yield "event: stream.reset\ndata: {}\n\n"
             for item in backlog or []:
                 if matches(item, forum, workshop, types):
-                    yield sse(item, personal=show_personal)
+                    yield sse(await opened(db, item) if show_personal else item, personal=show_personal)
             while not await request.is_disconnected():
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=5)
@@ -182,7 +193,7 @@ async def stream(
                 if item is None:
                     return
                 if matches(item, forum, workshop, types):
-                    yield sse(item, personal=show_personal)
+                    yield sse(await opened(db, item) if show_personal else item, personal=show_personal)
         finally:
             hub.unsubscribe(queue)
 
