@@ -39,7 +39,7 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
     runtime = ServiceRuntime(
         settings,
         consumer=consumer,
-        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.STAFF),
+        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.STAFF, topics.KEYS),
         indexes=_indexes,
         on_start=[_seed, _windows],
     )

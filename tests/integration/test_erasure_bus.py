@@ -1,0 +1,93 @@
+"""Erasure reaches the bus: personal fields travel sealed with a per-person key that erasure shreds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from bson import json_util
+
+from shared import pii
+from shared.testing import eventually
+from tests.conftest import acknowledgements, person
+from tests.kafka import events, read_topic
+
+SERVICES = ("registration", "agenda", "results", "notify")
+
+
+def _fresh_person() -> dict:
+    tag = uuid.uuid4().hex[:8]
+    return person(first_name=f"Siegfried{tag}", last_name=f"Verschluss-{tag}", organisation=f"Kryptowerk {tag} GmbH")
+
+
+def _submitted(stack, registration_id: str) -> dict:
+    def find(messages):
+        return [e for e in events(messages) if e["type"] == "registration.submitted" and e["subject"] == registration_id]
+    return find(read_topic(stack.bootstrap, "forum.registrations", until=find))[0]
+
+
+def _key_records(stack, participant_id: str, until=None) -> list:
+    return [m for m in read_topic(stack.bootstrap, "forum.keys", until=until, timeout=10)
+            if m.key() == participant_id.encode()]
+
+
+def _keys_held(mongo, participant_id: str) -> dict[str, str | None]:
+    """What each service's own store holds of the person's key."""
+    held = {}
+    for service in SERVICES:
+        doc = mongo[f"themenforum_{service}"].participant_keys.find_one({"_id": participant_id})
+        held[service] = doc.get("key") if doc else None
+    return held
+
+
+def test_personal_fields_travel_sealed_and_the_person_still_gets_their_mail(stack, http, mongo):
+    body = _fresh_person()
+    reg = http.post(stack.url("registration", "/api/v1/registrations"), json=body).json()
+    eventually(lambda: acknowledgements(stack, body["email"]), timeout=60)  # notify opened the sealed address
+    mail = acknowledgements(stack, body["email"])[0]
+    assert body["first_name"] in str(mail.get_body(("plain",)).get_content())  # and the sealed name
+    event = _submitted(stack, reg["id"])
+    assert event["dataversion"] == "2"
+    for field in ("first_name", "last_name", "email", "organisation", "role"):
+        assert event["data"][field].startswith(f"pii:v1:{event['data']['participant_id']}:"), field
+    raw = b"".join(m.value() or b"" for m in read_topic(stack.bootstrap, "forum.registrations", timeout=3))
+    for clear in (body["email"], body["first_name"], body["last_name"], body["organisation"]):
+        assert clear.encode() not in raw, "personal data in clear on forum.registrations"
+    records = _key_records(stack, event["data"]["participant_id"], until=lambda ms: ms)
+    assert records and json.loads(records[0].value())["type"] == "participant.key_issued"
+
+
+def test_erasure_shreds_the_key_on_the_bus_and_in_every_store(stack, http, mongo):
+    body = _fresh_person()
+    reg = http.post(stack.url("registration", "/api/v1/registrations"), json=body).json()
+    eventually(lambda: acknowledgements(stack, body["email"]), timeout=60)
+    event = _submitted(stack, reg["id"])
+    pid = event["data"]["participant_id"]
+    key = json.loads(_key_records(stack, pid)[0].value())["data"]["key"]
+    assert pii.open_value(key, pid, "email", event["data"]["email"]) == body["email"]  # the key did open it
+    eventually(lambda: all(_keys_held(mongo, pid).values()), timeout=30)  # every service received the key
+    assert set(_keys_held(mongo, pid).values()) == {key}
+
+    token = reg["status_url"].split("token=")[1]
+    answer = http.post(stack.url("registration", f"/api/v1/registrations/{reg['id']}/erasure"), params={"token": token})
+    assert answer.status_code == 200
+
+    def confirmed():
+        erased = {e["data"]["service"] for e in events(read_topic(stack.bootstrap, "forum.participants", timeout=3))
+                  if e["type"] == "participant.erased" and e["subject"] == pid}
+        return erased >= set(SERVICES)
+
+    eventually(confirmed, timeout=60, interval=1)
+    tombstone = eventually(lambda: [m for m in _key_records(stack, pid) if m.value() is None], timeout=30)
+    assert tombstone, "no tombstone for the key on forum.keys"
+    eventually(lambda: not any(_keys_held(mongo, pid).values()), timeout=30)
+    # No store keeps a copy of the key anywhere (the registration's outbox record carried it once).
+    for service in SERVICES:
+        db = mongo[f"themenforum_{service}"]
+        for collection in db.list_collection_names():
+            for doc in db[collection].find():
+                assert key not in json.dumps(doc, default=json_util.default), f"{service}.{collection} holds the key"
+    # The sealed values still on the topic open with no service's keys: only the placeholder remains.
+    for service in SERVICES:
+        keys = {d["_id"]: d.get("key") for d in mongo[f"themenforum_{service}"].participant_keys.find({"_id": pid})}
+        assert pii.open_or(keys, pid, "email", event["data"]["email"]) == pii.ERASED
