@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,6 +43,10 @@ class StreamHub:
         self.listeners: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self.recent: deque[dict[str, Any]] = deque(maxlen=buffer)
         self.ready = asyncio.Event()
+        # Keys seen live on `forum.keys` (a registration reaches the stream before the consumer has stored its
+        # key); bounded, and a tombstone drops its key at once. Older keys come from the service's store.
+        self.keys: OrderedDict[str, str] = OrderedDict()
+        self.keys_limit = buffer
 
     def subscribe(self, last_id: str | None) -> tuple[asyncio.Queue[dict[str, Any] | None], list[dict[str, Any]] | None]:
         """A queue for live events, and what came after `last_id` (None: that id is no longer held)."""
@@ -76,7 +80,7 @@ class StreamHub:
             try:
                 await consumer.start()
                 existing = await consumer.topics()
-                parts = [TopicPartition(t, p) for t in STREAMED_TOPICS if t in existing
+                parts = [TopicPartition(t, p) for t in (*STREAMED_TOPICS, topics.KEYS) if t in existing
                          for p in sorted(consumer.partitions_for_topic(t) or ())]
                 consumer.assign(parts)
                 await consumer.seek_to_end(*parts)
@@ -88,7 +92,12 @@ class StreamHub:
                 self.ready.set()
                 while True:
                     batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                    for tp, records in batch.items():  # keys first: they open the names of this same batch
+                        if tp.topic == topics.KEYS:
+                            self.follow_keys(records)
                     for tp, records in batch.items():
+                        if tp.topic == topics.KEYS:
+                            continue
                         for record in records:
                             if record.timestamp < since_ms:
                                 continue
@@ -103,6 +112,20 @@ class StreamHub:
             finally:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
+
+
+    def follow_keys(self, records: list[Any]) -> None:
+        """Remember keys issued live; forget one at its tombstone."""
+        for record in records:
+            owner = (record.key or b"").decode(errors="replace")
+            if record.value is None:
+                self.keys.pop(owner, None)
+                continue
+            with contextlib.suppress(ValueError, AttributeError, TypeError, KeyError):
+                data = json.loads(record.value)["data"]
+                self.keys[data["participant_id"]] = data["key"]
+                while len(self.keys) > self.keys_limit:
+                    self.keys.popitem(last=False)
 
 
 def to_item(topic: str, partition: int, offset: int, value: bytes | None) -> dict[str, Any] | None:
@@ -138,13 +161,14 @@ def redact(item: dict[str, Any], *, personal: bool) -> dict[str, Any]:
     return {**{k: v for k, v in item.items() if k != "data"}, "data": data}
 
 
-async def opened(db: Any, item: dict[str, Any]) -> dict[str, Any]:
+async def opened(db: Any, hub: StreamHub, item: dict[str, Any]) -> dict[str, Any]:
     """A copy of the item with its sealed names opened with the keys this service holds (for admins)."""
     data = item["data"]
-    owner = data.get("participant_id") or data.get("invitation_id")
+    owner = str(data.get("participant_id") or data.get("invitation_id") or "")
     if not owner or not any(pii.is_sealed(v) for v in data.values()):
         return item
-    return {**item, "data": await keyring.open_fields(db, str(owner), data)}
+    keys = {owner: hub.keys[owner]} if owner in hub.keys else await keyring.keys_for(db, [owner])
+    return {**item, "data": {f: pii.open_or(keys, owner, f, v) if pii.is_sealed(v) else v for f, v in data.items()}}
 
 
 def sse(item: dict[str, Any], *, personal: bool) -> str:
@@ -183,7 +207,7 @@ async def stream(
                 yield "event: stream.reset\ndata: {}\n\n"
             for item in backlog or []:
                 if matches(item, forum, workshop, types):
-                    yield sse(await opened(db, item) if show_personal else item, personal=show_personal)
+                    yield sse(await opened(db, hub, item) if show_personal else item, personal=show_personal)
             while not await request.is_disconnected():
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=5)
@@ -193,7 +217,7 @@ async def stream(
                 if item is None:
                     return
                 if matches(item, forum, workshop, types):
-                    yield sse(await opened(db, item) if show_personal else item, personal=show_personal)
+                    yield sse(await opened(db, hub, item) if show_personal else item, personal=show_personal)
         finally:
             hub.unsubscribe(queue)
 
