@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 from bson import json_util
 
 from shared import pii
+from shared.events import encode, make_event, utcnow
+from shared.events.keys import ParticipantKeyIssued
+from shared.events.registrations import RegistrationSubmitted
 from shared.testing import eventually
 from tests.conftest import acknowledgements, person
-from tests.kafka import events, read_topic
+from tests.kafka import events, produce, read_topic
 
 SERVICES = ("registration", "agenda", "results", "notify")
 
@@ -91,3 +95,26 @@ def test_erasure_shreds_the_key_on_the_bus_and_in_every_store(stack, http, mongo
     for service in SERVICES:
         keys = {d["_id"]: d.get("key") for d in mongo[f"themenforum_{service}"].participant_keys.find({"_id": pid})}
         assert pii.open_or(keys, pid, "email", event["data"]["email"]) == pii.ERASED
+
+
+def test_a_mail_whose_key_has_not_arrived_yet_waits_for_it(stack, mongo):
+    """Topics are not ordered among each other: a registration may reach notify before its key."""
+    body, key, pid, rid = person(), pii.new_key(), str(uuid.uuid4()), str(uuid.uuid4())
+    sealed = pii.seal_fields(key, pid, {f: body[f] for f in ("first_name", "last_name", "email", "organisation", "role")})
+    data = RegistrationSubmitted(registration_id=rid, forum_id="themenforum-2", participant_id=pid, **sealed,
+                                 actor_group=body["actor_group"], municipality=body["municipality"],
+                                 preferences=body["preferences"], consent_version="test", submitted_at=utcnow())
+    produce(stack.bootstrap, "forum.registrations",
+            [(rid.encode(), encode(make_event("registration.submitted", subject=rid, source="test", data=data)))])
+    deliveries = mongo["themenforum_notify"].deliveries
+    eventually(lambda: deliveries.find_one({"recipient_id": pid, "template": "acknowledgement"}), timeout=30)
+    time.sleep(3)  # the sender has had its chances: without the key the mail must wait, not fail or go out
+    assert deliveries.find_one({"recipient_id": pid})["status"] in ("waiting", "pending")
+    assert not stack.mails(to=body["email"])
+
+    issued = make_event("participant.key_issued", subject=pid, source="test",
+                        data=ParticipantKeyIssued(participant_id=pid, key=key))
+    produce(stack.bootstrap, "forum.keys", [(pid.encode(), encode(issued))])
+    mail = eventually(lambda: acknowledgements(stack, body["email"]), timeout=30)[0]
+    assert body["last_name"] in str(mail.get_body(("plain",)).get_content())
+    assert deliveries.find_one({"recipient_id": pid})["status"] == "sent"

@@ -73,3 +73,11 @@ def test_open_or_gives_the_placeholder_when_the_key_is_gone() -> None:
         {"first_name": "Ada", "last_name": "Beispiel", "role": ""}
     assert pii.open_or({}, "p-1", "first_name", fields["first_name"]) == pii.ERASED
     assert pii.open_or({"p-1": key}, None, "first_name", fields["first_name"]) == "Ada"  # owner named in the value
+
+
+def test_the_dashboard_stream_never_shows_a_sealed_string_as_a_name() -> None:
+    from services.results.stream import redact
+
+    sealed = pii.seal(pii.new_key(), "p-1", "first_name", "Ada")
+    item = {"id": "x", "type": "registration.submitted", "data": {"first_name": sealed, "actor_group": "company"}}
+    assert redact(item, personal=True)["data"] == {"first_name": pii.ERASED, "actor_group": "company"}
