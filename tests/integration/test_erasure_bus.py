@@ -30,9 +30,12 @@ def _submitted(stack, registration_id: str) -> dict:
     return find(read_topic(stack.bootstrap, "forum.registrations", until=find))[0]
 
 
-def _key_records(stack, participant_id: str, until=None) -> list:
-    return [m for m in read_topic(stack.bootstrap, "forum.keys", until=until, timeout=10)
-            if m.key() == participant_id.encode()]
+def _key_records(stack, owner_id: str, *, tombstone: bool = False) -> list:
+    """The records of one owner's key on `forum.keys` (read until the key, or its tombstone, is there)."""
+    def mine(messages):
+        return [m for m in messages if m.key() == owner_id.encode()]
+    return mine(read_topic(stack.bootstrap, "forum.keys", timeout=10,
+                           until=lambda ms: any(m.value() is None for m in mine(ms)) if tombstone else mine(ms)))
 
 
 def _keys_held(mongo, participant_id: str) -> dict[str, str | None]:
@@ -57,7 +60,7 @@ def test_personal_fields_travel_sealed_and_the_person_still_gets_their_mail(stac
     raw = b"".join(m.value() or b"" for m in read_topic(stack.bootstrap, "forum.registrations", timeout=3))
     for clear in (body["email"], body["first_name"], body["last_name"], body["organisation"]):
         assert clear.encode() not in raw, "personal data in clear on forum.registrations"
-    records = _key_records(stack, event["data"]["participant_id"], until=lambda ms: ms)
+    records = _key_records(stack, event["data"]["participant_id"])
     assert records and json.loads(records[0].value())["type"] == "participant.key_issued"
 
 
@@ -82,7 +85,7 @@ def test_erasure_shreds_the_key_on_the_bus_and_in_every_store(stack, http, mongo
         return erased >= set(SERVICES)
 
     eventually(confirmed, timeout=60, interval=1)
-    tombstone = eventually(lambda: [m for m in _key_records(stack, pid) if m.value() is None], timeout=30)
+    tombstone = [m for m in _key_records(stack, pid, tombstone=True) if m.value() is None]
     assert tombstone, "no tombstone for the key on forum.keys"
     eventually(lambda: not any(_keys_held(mongo, pid).values()), timeout=30)
     # No store keeps a copy of the key anywhere (the registration's outbox record carried it once).
@@ -118,3 +121,26 @@ def test_a_mail_whose_key_has_not_arrived_yet_waits_for_it(stack, mongo):
     mail = eventually(lambda: acknowledgements(stack, body["email"]), timeout=30)[0]
     assert body["last_name"] in str(mail.get_body(("plain",)).get_content())
     assert deliveries.find_one({"recipient_id": pid})["status"] == "sent"
+
+
+def test_an_invitation_travels_sealed_with_its_own_key_and_is_still_mailed(stack, http):
+    tag = uuid.uuid4().hex[:8]
+    email, last = f"geladen.{tag}@example.org", f"Einladung-{tag}"
+    csv = f"Vorname;Nachname;E-Mail;Organisation;Akteursgruppe;Workshop\nGerda;{last};{email};Amt {tag};municipality;1\n"
+    answer = http.post(stack.url("registration", "/api/v1/fora/themenforum-2/invitations"), json={"csv": csv},
+                       headers=stack.auth)
+    assert answer.status_code == 201, answer.text
+    mail = eventually(lambda: [m for m in stack.mails(to=email) if m["X-Themenforum-Template"] == "invitation"], timeout=60)[0]
+    assert last in mail.get_body(("plain",)).get_content()
+
+    def sent(messages):
+        return [e for e in events(messages) if e["type"] == "invitation.sent" and e["data"]["email"].startswith("pii:")
+                and pii.owner_of(e["data"]["email"]) == e["subject"]]
+    messages = read_topic(stack.bootstrap, "forum.registrations", until=sent)
+    raw = b"".join(m.value() or b"" for m in messages)
+    assert email.encode() not in raw and last.encode() not in raw and f"Amt {tag}".encode() not in raw
+    # Its own key went to forum.keys: with it (and only for its invitation id) the sealed address opens.
+    keys = {m.key().decode(): json.loads(m.value())["data"]["key"]
+            for m in read_topic(stack.bootstrap, "forum.keys", timeout=3) if m.value() is not None}
+    opened = [pii.open_or(keys, e["subject"], "email", e["data"]["email"]) for e in sent(messages)]
+    assert opened.count(email) == 1
