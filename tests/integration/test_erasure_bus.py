@@ -144,3 +144,20 @@ def test_an_invitation_travels_sealed_with_its_own_key_and_is_still_mailed(stack
             for m in read_topic(stack.bootstrap, "forum.keys", timeout=3) if m.value() is not None}
     opened = [pii.open_or(keys, e["subject"], "email", e["data"]["email"]) for e in sent(messages)]
     assert opened.count(email) == 1
+
+
+def test_a_tombstone_on_forum_keys_makes_every_service_forget_the_key_and_is_no_dead_letter(stack, mongo):
+    owner, key = str(uuid.uuid4()), pii.new_key()
+    issued = make_event("participant.key_issued", subject=owner, source="test",
+                        data=ParticipantKeyIssued(participant_id=owner, key=key))
+    produce(stack.bootstrap, "forum.keys", [(owner.encode(), encode(issued))])
+    eventually(lambda: set(_keys_held(mongo, owner).values()) == {key}, timeout=30)
+    produce(stack.bootstrap, "forum.keys", [(owner.encode(), None)])
+    eventually(lambda: not any(_keys_held(mongo, owner).values()), timeout=30)
+    again = make_event("participant.key_issued", subject=owner, source="test",  # a new event id: not a duplicate
+                       data=ParticipantKeyIssued(participant_id=owner, key=key))
+    produce(stack.bootstrap, "forum.keys", [(owner.encode(), encode(again))])  # a late key is not taken again
+    time.sleep(3)
+    assert not any(_keys_held(mongo, owner).values())
+    letters = [m for m in read_topic(stack.bootstrap, "forum.deadletter", timeout=3) if m.key() == owner.encode()]
+    assert letters == []
