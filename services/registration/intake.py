@@ -19,12 +19,11 @@ from typing import Any
 import structlog
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared import keyring, pii
 from shared.events import utcnow
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
 from shared.events.registrations import RegistrationSubmitted
 from shared.store import UnitOfWork, run_together
-
-from shared import keyring, pii
 
 from . import invitations, keys
 from .domain import IntakeError, RegistrationCreate, check_against_forum, near_duplicate_ids
@@ -185,8 +184,8 @@ class Intake:
     async def _store_one(self, n: _New) -> None:
         async def work(uow: UnitOfWork) -> None:
             await RegistrationStore(uow.db).insert(n.doc, uow.session)
-            if n.issue_key:  # another instance may have issued one meanwhile: key_for keeps that one
-                n.event = keys.seal_submitted(n.clear or n.event, await keys.key_for(uow, n.event.participant_id))
+            if n.clear is not None:  # the batch's keys were not stored: the key stored now (or found) seals it
+                n.event = keys.seal_submitted(n.clear, await keys.key_for(uow, n.clear.participant_id))
             await invitations.mark_answered(uow, n.invitation, "accepted", n.doc["_id"])
             uow.emit("registration.submitted", subject=n.doc["_id"], data=n.event)
 

@@ -113,7 +113,6 @@ class StreamHub:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
 
-
     def follow_keys(self, records: list[Any]) -> None:
         """Remember keys issued live; forget one at its tombstone."""
         for record in records:
