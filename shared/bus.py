@@ -43,7 +43,8 @@ async def ensure_topics(settings: ServiceSettings, names: tuple[str, ...] = topi
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, settings.kafka_topic_partitions, settings.kafka_replication_factor)
+            NewTopic(name, settings.kafka_topic_partitions, settings.kafka_replication_factor,
+                     topic_configs=topics.CONFIGS.get(name, {}))
             for name in names
             if name not in existing
         ]

@@ -32,6 +32,7 @@ from shared.store import AlreadyProcessed, UnitOfWork, run_together
 log = structlog.get_logger()
 
 Handler = Callable[[CloudEvent[Any], UnitOfWork], Awaitable[None]]
+TombstoneHandler = Callable[[str, UnitOfWork], Awaitable[None]]
 Batch = list[tuple[CloudEvent[Any], UnitOfWork]]
 BatchHandler = Callable[[Batch], Awaitable[None]]
 UnitOfWorkFactory = Callable[..., UnitOfWork]
@@ -45,6 +46,7 @@ class EventConsumer:
         self.settings = ServiceSettings()
         self.handlers: dict[str, Handler] = {}
         self.batch_handlers: dict[str, BatchHandler] = {}
+        self.tombstone_handlers: dict[str, TombstoneHandler] = {}
         self.uow_factory: UnitOfWorkFactory | None = None
         self.broker: KafkaBroker | None = None
         self.client: Any = None
@@ -72,6 +74,14 @@ class EventConsumer:
         def register(fn: BatchHandler) -> BatchHandler:
             self.on(event_type)(_single(fn))
             self.batch_handlers[event_type] = fn
+            return fn
+
+        return register
+
+    def on_tombstone(self, topic: str) -> Callable[[TombstoneHandler], TombstoneHandler]:
+        """Decorator: handle tombstones (null values, by key) of a compacted topic."""
+        def register(fn: TombstoneHandler) -> TombstoneHandler:
+            self.tombstone_handlers[topic] = fn
             return fn
 
         return register
@@ -115,6 +125,9 @@ class EventConsumer:
         pending: list[tuple[CloudEvent[Any], Handler, Any]] = []
         ids: set[str] = set()
         for record in records:
+            if record.value is None:  # a tombstone of a compacted topic: not an event, never a dead letter
+                await self._tombstone(record)
+                continue
             try:
                 event = decode(record.value or b"")
             except InvalidEvent as exc:
@@ -138,6 +151,18 @@ class EventConsumer:
             return
         for event, handler, record in todo:
             await self._one(event, handler, record.value or b"", record.topic, record.partition, record.offset, _key(record))
+
+    async def _tombstone(self, record: Any) -> None:
+        """Run the topic's tombstone handler once per record (idempotent by topic, partition and offset)."""
+        handler = self.tombstone_handlers.get(record.topic)
+        if handler is None or not record.key or self.uow_factory is None:
+            return
+        key = record.key.decode(errors="replace")
+        uow = self.uow_factory(cause=f"tombstone:{record.topic}:{record.partition}:{record.offset}:{key}")
+        try:
+            await uow.run(lambda u: handler(key, u))
+        except AlreadyProcessed:
+            pass
 
     async def _together(self, todo: list[tuple[CloudEvent[Any], Handler, Any]]) -> bool:
         """Try the whole batch in one transaction; False when it has to be handled one by one."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -25,15 +26,21 @@ log = structlog.get_logger()
 Item = dict[str, Any]
 ToItem = Callable[[str, int, int, bytes | None], Item | None]
 Listener = asyncio.Queue[Item | None]
+SideHandler = Callable[[list[Any]], None]
+Render = Callable[[Item], "str | None | Awaitable[str | None]"]
 
 
 class TopicHub:
     """One consumer per process, many listeners."""
 
-    def __init__(self, bootstrap: str, topics: Sequence[str], to_item: ToItem, *, buffer: int = 5000, name: str = "stream") -> None:
+    def __init__(self, bootstrap: str, topics: Sequence[str], to_item: ToItem, *, buffer: int = 5000, name: str = "stream",
+                 side: Mapping[str, SideHandler] | None = None) -> None:
         self.bootstrap = bootstrap
         self.topics = tuple(topics)
         self.to_item = to_item
+        # Topics followed for the hub's own use, never shown (e.g. `forum.keys`); their records of a fetch are
+        # handed over before the items of the same fetch.
+        self.side = dict(side or {})
         self.name = name
         self.listeners: set[Listener] = set()
         self.recent: deque[Item] = deque(maxlen=buffer)
@@ -73,7 +80,7 @@ class TopicHub:
             try:
                 await consumer.start()
                 existing = await consumer.topics()
-                parts = [TopicPartition(t, p) for t in self.topics if t in existing
+                parts = [TopicPartition(t, p) for t in (*self.topics, *self.side) if t in existing
                          for p in sorted(consumer.partitions_for_topic(t) or ())]
                 consumer.assign(parts)
                 await consumer.seek_to_end(*parts)
@@ -86,6 +93,11 @@ class TopicHub:
                 while True:
                     batch = await consumer.getmany(timeout_ms=500, max_records=500)
                     for tp, records in batch.items():
+                        if tp.topic in self.side:
+                            self.side[tp.topic](records)
+                    for tp, records in batch.items():
+                        if tp.topic in self.side:
+                            continue
                         for record in records:
                             if record.timestamp < since_ms:
                                 continue
@@ -110,10 +122,15 @@ async def start_hub(runtime: Any, hub: TopicHub) -> TopicHub:
     return hub
 
 
-def event_stream(request: Request, hub: TopicHub, last_event_id: str | None,
-                 render: Callable[[Item], str | None], *, keepalive_s: float = 5) -> StreamingResponse:
-    """An SSE response: missed items after `last_event_id`, then live ones; `render` gives an item's text or None to skip it."""
+def event_stream(request: Request, hub: TopicHub, last_event_id: str | None, render: Render, *,
+                 keepalive_s: float = 5) -> StreamingResponse:
+    """An SSE response: missed items after `last_event_id`, then live ones; `render` (may be async) gives an
+    item's text or None to skip it."""
     queue, backlog = hub.subscribe(last_event_id)
+
+    async def text_of(item: Item) -> str | None:
+        text = render(item)
+        return await text if inspect.isawaitable(text) else text  # type: ignore[return-value]
 
     async def body() -> AsyncIterator[str]:
         try:
@@ -121,7 +138,7 @@ def event_stream(request: Request, hub: TopicHub, last_event_id: str | None,
             if backlog is None:
                 yield "event: stream.reset\ndata: {}\n\n"
             for item in backlog or []:
-                if (text := render(item)) is not None:
+                if (text := await text_of(item)) is not None:
                     yield text
             while not await request.is_disconnected():
                 try:
@@ -131,7 +148,7 @@ def event_stream(request: Request, hub: TopicHub, last_event_id: str | None,
                     continue
                 if item is None:
                     return
-                if (text := render(item)) is not None:
+                if (text := await text_of(item)) is not None:
                     yield text
         finally:
             hub.unsubscribe(queue)

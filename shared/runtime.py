@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from faststream.specification import AsyncAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import bus, store
+from shared import bus, keyring, store
 from shared.accounts import projection as staff_projection
 from shared.auth import LoginRequired, RoleRequired, login_required_handler, login_router, role_required_handler, whoami_router
 from shared.consumer import EventConsumer
@@ -55,6 +55,7 @@ class ServiceRuntime:
         self.outbox: store.Outbox | None = None
         self._tasks: list[asyncio.Task[None]] = []
         staff_projection.register(self.consumer)  # every service checks staff log-ins, roles and tokens locally
+        keyring.register(self.consumer)  # every service keeps the data keys that open sealed personal fields
         self.consumer.attach(self.broker, self.unit_of_work, settings)
         for topic in publishes:
             types = [spec.model for spec in CATALOGUE.values() if spec.topic == topic]

@@ -16,19 +16,20 @@ from .store import AgendaStore
 
 
 async def form_for_workshop(uow: UnitOfWork, workshop_id: str, count: int | None, trigger: str) -> dict[str, Any]:
-    """Form and store the groups; returns the stored document (members by registration id only)."""
+    """Form and store the groups; returns the stored document (members by id, organisations sealed as stored)."""
     store = AgendaStore(uow.db)
     workshop = await store.workshop(workshop_id, uow.session)
     if workshop is None:
         raise KeyError(workshop_id)
     people = await store.accepted_people(workshop_id, uow.session)
     members = [Member(p["registration_id"], p["actor_group"], p["organisation"]) for p in people]
+    sealed = {p["registration_id"]: p["sealed_organisation"] for p in people}  # the stored groups keep no clear names
     groups = form_groups(members, count or default_group_count(len(members)))
     doc = {
         "_id": workshop_id, "workshop_id": workshop_id, "forum_id": workshop["forum_id"], "trigger": trigger,
         "formed_at": utcnow(), "report": balance_report(groups),
         "groups": [{"number": n + 1, "members": [{"registration_id": m.registration_id, "actor_group": m.actor_group,
-                                                  "organisation": m.organisation} for m in g]}
+                                                  "organisation": sealed[m.registration_id]} for m in g]}
                    for n, g in enumerate(groups)],
     }
     await store.save_groups(workshop_id, doc, uow.session)
@@ -41,15 +42,17 @@ async def form_for_workshop(uow: UnitOfWork, workshop_id: str, count: int | None
 
 
 async def groups_view(db: AsyncDatabase[dict[str, Any]], workshop_id: str, *, with_names: bool) -> dict[str, Any] | None:
-    """The stored groups, with names looked up now (an erased person shows without a name)."""
+    """The stored groups, with names and organisations opened now (an erased person shows without them)."""
     doc = await AgendaStore(db).groups(workshop_id)
     if doc is None:
         return None
     ids = [m["registration_id"] for g in doc["groups"] for m in g["members"]]
-    names = {p["_id"]: p.get("name", "") async for p in db.people.find({"_id": {"$in": ids}})} if with_names else {}
+    people = await AgendaStore(db).people_opened(ids)
     for group in doc["groups"]:
         for member in group["members"]:
-            member["name"] = names.get(member["registration_id"], "")
+            person = people.get(member["registration_id"], {})
+            member["name"] = person.get("name", "") if with_names else ""
+            member["organisation"] = person.get("organisation", "")
             if not with_names:
                 member.pop("registration_id")
     doc.pop("_id", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from shared import keyring
 from shared.consumer import Batch, EventConsumer
 from shared.events import CloudEvent
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
@@ -43,8 +44,10 @@ async def on_registrations(batch: Batch) -> None:
         changes[event.data.forum_id].append((event.data.preferences[0], "registered_first_choice", 1))
     for forum_id, forum_changes in sorted(changes.items()):
         await store.add_counts(forum_id, forum_changes, uow0.session)
+    # Kept sealed as they came (data version 2); opened with the person's key where groups are formed or shown.
     await store.save_people({d.registration_id: {"participant_id": d.participant_id, "forum_id": d.forum_id,
-                                                 "organisation": d.organisation, "name": f"{d.first_name} {d.last_name}"}
+                                                 "organisation": d.organisation, "first_name": d.first_name,
+                                                 "last_name": d.last_name}
                              for d in (e.data for e, _ in batch)}, uow0.session)
 
 
@@ -85,5 +88,6 @@ async def on_finalized(event: CloudEvent[SelectionFinalized], uow: UnitOfWork) -
 async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOfWork) -> None:
     """Names and organisations go; groups keep only the anonymous slots."""
     await AgendaStore(uow.db).erase_person(event.data.participant_id, uow.session)
+    await keyring.forget(uow.db, [event.data.participant_id], uow.session)
     uow.emit("participant.erased", subject=event.data.participant_id,
              data=ParticipantErased(participant_id=event.data.participant_id, service="agenda"))

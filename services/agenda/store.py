@@ -8,6 +8,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared import keyring, pii
 from shared.events.agenda import AgendaItemData
 
 from .domain import Room
@@ -152,12 +153,27 @@ class AgendaStore:
                                                      session=session)
 
     async def accepted_people(self, workshop_id: str, session: Session = None) -> list[dict[str, Any]]:
-        """Accepted registrations of a workshop with their actor group and organisation."""
+        """Accepted registrations of a workshop with their actor group and organisation (opened; `sealed_organisation` as stored)."""
         decisions = [d async for d in self.db.decisions.find({"workshop_id": workshop_id, "status": "accepted"}, session=session)]
-        people = {p["_id"]: p async for p in self.db.people.find({"_id": {"$in": [d["_id"] for d in decisions]}}, session=session)}
+        people = await self.people_opened([d["_id"] for d in decisions], session)
         return [{"registration_id": d["_id"], "actor_group": d["actor_group"],
-                 "organisation": people.get(d["_id"], {}).get("organisation", ""),
-                 "name": people.get(d["_id"], {}).get("name", "")} for d in decisions]
+                 **people.get(d["_id"], {"organisation": "", "name": "", "sealed_organisation": ""})} for d in decisions]
+
+    async def people_opened(self, registration_ids: list[str], session: Session = None) -> dict[str, dict[str, str]]:
+        """Organisation and name per registration, opened with the keys this service holds.
+
+        The store keeps them sealed as they came; a person whose key is erased (or not here yet)
+        shows without name and organisation.
+        """
+        docs = [p async for p in self.db.people.find({"_id": {"$in": registration_ids}}, session=session)]
+        keys = await keyring.keys_for(self.db, [p.get("participant_id", "") for p in docs], session)
+        opened = {}
+        for p in docs:
+            owner = p.get("participant_id")
+            first, last, org = (pii.open_or(keys, owner, f, p.get(f, ""), "") for f in ("first_name", "last_name", "organisation"))
+            name = f"{first} {last}".strip() if "first_name" in p else p.get("name", "")  # documents before data version 2
+            opened[p["_id"]] = {"organisation": org, "name": name, "sealed_organisation": p.get("organisation", "")}
+        return opened
 
     async def save_groups(self, workshop_id: str, doc: dict[str, Any], session: Session) -> None:
         await self.db.breakout_groups.replace_one({"_id": workshop_id}, doc, upsert=True, session=session)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import keyring
 from shared.consumer import Batch, EventConsumer, Handler
 from shared.events import CATALOGUE, CloudEvent
 from shared.events.agenda import AgendaPublished, AgendaUpdated
@@ -133,6 +134,7 @@ async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOf
     """Forget the person's address and name; mails not yet sent are dropped."""
     pid = event.data.participant_id
     await NotifyStore(uow.db).erase(pid, uow.session)
+    await keyring.forget(uow.db, [pid], uow.session)
     uow.emit("participant.erased", subject=pid, data=ParticipantErased(participant_id=pid, service="notify"))
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import aiosmtplib
 import structlog
 
-from shared import topics
+from shared import keyring, pii, topics
 from shared.events import utcnow
 from shared.events.deadletter import DeadLetter
 from shared.events.notifications import NotificationFailed, NotificationSent
@@ -137,11 +137,37 @@ class MailSender:
             await asyncio.sleep(self.settings.mail_poll_interval_s)
 
     async def release_known_recipients(self) -> None:
-        """Safety net for the race where a decision and the person's registration were handled at once."""
-        for delivery in await self.store.waiting():
+        """Safety net for the race where a decision and the person's registration (or key) were handled at once."""
+        waiting = await self.store.waiting()
+        keys = await keyring.keys_for(self.runtime.db, [d["recipient_id"] for d in waiting])
+        for delivery in waiting:
             person = await self.store.recipient(delivery["recipient_id"])
-            if person:
+            if person and (delivery["recipient_id"] in keys or not pii.is_sealed(person["email"])):
                 await self.store.release_waiting(delivery["recipient_id"], person["email"], utcnow(), None)
+
+    async def _open_personal(self, delivery: dict[str, Any], facts: dict[str, Any]) -> bool:
+        """Open the sealed address and names for this mail only (the store keeps them sealed).
+
+        False when the person's key has not arrived yet (`forum.keys` and `forum.registrations` are
+        not ordered among each other): the mail waits for it. An erased key never comes back, but
+        erasure has failed the person's unsent mails already.
+        """
+        owner, person = delivery["recipient_id"], facts["recipient"] or {}
+        fields = {f: person[f] for f in ("email", "first_name", "last_name") if isinstance(person.get(f), str)}
+        fields["to"] = delivery.get("to") or ""
+        if not any(pii.is_sealed(v) for v in fields.values()):
+            return True
+        keys = await keyring.keys_for(self.runtime.db, [owner])
+        if owner not in keys:
+            return False
+        try:
+            opened = {f: pii.open_value(keys[owner], owner, "email" if f == "to" else f, v) for f, v in fields.items()}
+        except pii.SealError:
+            return False
+        delivery["to"] = opened.pop("to") or None
+        if facts["recipient"]:
+            facts["recipient"] = {**facts["recipient"], **opened}
+        return True
 
     async def send_one(self, connection: SmtpConnection | None = None) -> bool:
         """Send the next due delivery (over the worker's connection, else a new one); False when none is due."""
@@ -150,6 +176,9 @@ class MailSender:
             return False
         try:
             facts = await self._facts(delivery)
+            if not await self._open_personal(delivery, facts):
+                await self.store.mark(delivery["_id"], {"status": "waiting", "attempts": delivery["attempts"] - 1})
+                return True
             if self._hold(delivery, facts):
                 await self._unclaim(delivery, utcnow() + timedelta(seconds=1))
                 return True

@@ -9,8 +9,8 @@ from shared.runtime import ServiceRuntime
 
 from fastapi.staticfiles import StaticFiles
 
-from . import (api, catalogue, console, console_stream, erasure, export, invitations, invitations_api, notices, pages,
-               retention, setup_api, setup_pages, staff_accounts, staff_accounts_pages, staff_api, store, windows)
+from . import (api, catalogue, console, console_stream, erasure, export, invitations, invitations_api, keys, notices,
+               pages, retention, setup_api, setup_pages, staff_accounts, staff_accounts_pages, staff_api, store, windows)
 from .handlers import consumer
 from .intake import Intake
 from .settings import RegistrationSettings
@@ -27,6 +27,7 @@ async def _indexes(db) -> None:  # type: ignore[no-untyped-def]
     await invitations.ensure_indexes(db)
     await notices.ensure_indexes(db)
     await retention.ensure_indexes(db)
+    await keys.ensure_indexes(db)
 
 
 async def _windows(runtime: ServiceRuntime) -> None:
@@ -47,7 +48,7 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
     runtime = ServiceRuntime(
         settings,
         consumer=consumer,
-        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.STAFF),
+        publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.STAFF, topics.KEYS),
         indexes=_indexes,
         on_start=[_seed, _windows, _retention, console_stream.start_hub],
     )
@@ -64,6 +65,7 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
 
     async def start_intake(rt: ServiceRuntime) -> None:
         rt.spawn(intake.run(), name="intake-committer")
+        rt.spawn(keys.run_tombstones(rt), name="key-tombstones")
 
     runtime.on_start.append(start_intake)
     app.mount("/assets/registration", StaticFiles(directory=Path(__file__).parent / "static"), name="registration-assets")

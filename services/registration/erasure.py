@@ -2,7 +2,8 @@
 
 The registration service cancels the person's active registrations (freeing seats through the
 normal events), anonymises its own records of the person, scrubs the personal data from its
-outbox, and asks every other service to do the same with `participant.erasure_requested`;
+outbox, deletes the person's data keys (tombstones on `forum.keys`; the sealed fields of their
+events on the topics can no longer be opened), and asks every other service to do the same with `participant.erasure_requested`;
 each answers with `participant.erased`.
 """
 
@@ -19,6 +20,7 @@ from shared.events import utcnow
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
 from shared.store import AlreadyProcessed, UnitOfWork
 
+from . import keys
 from .api import authorised_registration, cancel
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
@@ -48,6 +50,7 @@ async def forget_invitations(uow: UnitOfWork, invitation_ids: list[str], request
     await uow.db.outbox.update_many({"events.key": {"$in": invitation_ids}},
                                     {"$pull": {"events": {"key": {"$in": invitation_ids}, "type": "invitation.sent"}}},
                                     session=uow.session)
+    await keys.shred(uow, invitation_ids)  # invitations were sealed under their own keys
     for invitation_id in invitation_ids:
         uow.emit("participant.erasure_requested", subject=invitation_id,
                  data=ParticipantErasureRequested(participant_id=invitation_id, requested_by=requested_by))
@@ -62,6 +65,8 @@ async def erase_participant(uow: UnitOfWork, participant_id: str, requested_by: 
     ids = [d["_id"] for d in docs]
     await forget_invitations(uow, [d["invitation_id"] for d in docs if d.get("invitation_id")], requested_by)
     await anonymise_registrations(uow, ids)
+    # Crypto-shredding: without the key the sealed fields of the events still on the topics stay unreadable.
+    await keys.shred(uow, [participant_id])
     uow.emit("participant.erasure_requested", subject=participant_id,
              data=ParticipantErasureRequested(participant_id=participant_id, requested_by=requested_by))
     uow.emit("participant.erased", subject=participant_id,

@@ -19,12 +19,13 @@ from typing import Any
 import structlog
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared import keyring, pii
 from shared.events import utcnow
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
 from shared.events.registrations import RegistrationSubmitted
 from shared.store import UnitOfWork, run_together
 
-from . import invitations
+from . import invitations, keys
 from .domain import IntakeError, RegistrationCreate, check_against_forum, near_duplicate_ids
 from .retention_rules import notice_id
 from .selection import organisation_key
@@ -48,6 +49,8 @@ class _New:
     event: RegistrationSubmitted
     token: str
     invitation: dict[str, Any] | None
+    issue_key: str | None = None  # a new participant's key, issued with this registration
+    clear: RegistrationSubmitted | None = None  # the event before sealing
 
 
 class Intake:
@@ -99,7 +102,17 @@ class Intake:
             participants[email] = item.event.participant_id
             new.append(item)
         if new:
+            await self._seal(store, new)
             await self._store(new)
+
+    async def _seal(self, store: RegistrationStore, new: list[_New]) -> None:
+        """Seal each event's personal fields with its participant's key (one read; new people get a new key)."""
+        owned = await keyring.keys_for(store.db, [n.event.participant_id for n in new])
+        for n in new:
+            pid = n.event.participant_id
+            if pid not in owned:
+                owned[pid] = n.issue_key = pii.new_key()
+            n.clear, n.event = n.event, keys.seal_submitted(n.event, owned[pid])
 
     async def _check(self, store: RegistrationStore, batch: list[_Request]) -> list[tuple[_Request, ForumConfigured]]:
         """Each request against its forum (read once per batch) and its invitation; misfits get their 422 now."""
@@ -152,6 +165,10 @@ class Intake:
 
         async def work() -> None:
             await RegistrationStore(self.runtime.db).insert_many([n.doc for n in new], units[0].session)
+            issued = [keys.issue(uow, n.event.participant_id, n.issue_key) for n, uow in zip(new, units, strict=True)
+                      if n.issue_key]
+            if issued:
+                await self.runtime.db[keyring.COLLECTION].insert_many(issued, session=units[0].session)
             for n, uow in zip(new, units, strict=True):
                 await invitations.mark_answered(uow, n.invitation, "accepted", n.doc["_id"])
                 uow.emit("registration.submitted", subject=n.doc["_id"], data=n.event)
@@ -169,13 +186,15 @@ class Intake:
     async def _store_one(self, n: _New) -> None:
         async def work(uow: UnitOfWork) -> None:
             await RegistrationStore(uow.db).insert(n.doc, uow.session)
+            if n.clear is not None:  # the batch's keys were not stored: the key stored now (or found) seals it
+                n.event = keys.seal_submitted(n.clear, await keys.key_for(uow, n.clear.participant_id))
             await invitations.mark_answered(uow, n.invitation, "accepted", n.doc["_id"])
             uow.emit("registration.submitted", subject=n.doc["_id"], data=n.event)
 
         try:
             await self.runtime.unit_of_work(cause=f"registration:{n.doc['_id']}").run(work)
         except DuplicateKeyError:
-            found = await RegistrationStore(self.runtime.db).find_by_email(n.event.forum_id, n.event.email)
+            found = await RegistrationStore(self.runtime.db).find_by_email(n.event.forum_id, n.doc["email"])
             n.request.done.set_result((200, existing_answer(found or {})))
             return
         n.request.done.set_result((202, self.accepted_answer(n)))

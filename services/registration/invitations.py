@@ -18,7 +18,7 @@ from shared.events.registrations import InvitationSent
 from shared.events.selection import DecisionStatus
 from shared.store import UnitOfWork
 
-from . import seats
+from . import keys, seats
 from .domain import IntakeError, RegistrationCreate
 from .invitation_rules import Invitee
 
@@ -157,11 +157,12 @@ async def remind_pending(uow: UnitOfWork, forum_id: str, base_url: str) -> int:
 
 async def _emit_sent(uow: UnitOfWork, doc: dict[str, Any], base_url: str, *, sequence: int) -> None:
     token = await link_token(uow.db, doc["_id"])
-    uow.emit("invitation.sent", subject=doc["_id"], data=InvitationSent(
+    key = await keys.key_for(uow, doc["_id"])  # issued before the first invitation it seals
+    uow.emit("invitation.sent", subject=doc["_id"], data=keys.seal_invitation(InvitationSent(
         invitation_id=doc["_id"], forum_id=doc["forum_id"], workshop_id=doc["workshop_id"], first_name=doc["first_name"],
         last_name=doc["last_name"], email=doc["email"], organisation=doc["organisation"], language=doc.get("language", "de"),
         reminder=sequence > 1, sequence=sequence, invitation_url=f"{base_url}/?invitation={token}",
-        decline_url=f"{base_url}/invitation/{token}/decline", sent_at=utcnow()))
+        decline_url=f"{base_url}/invitation/{token}/decline", sent_at=utcnow()), key))
 
 
 async def form_values(db: Db, token: str) -> dict[str, str] | None:

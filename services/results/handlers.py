@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+from shared import keyring
 from shared.consumer import Batch, EventConsumer
 from shared.events import CloudEvent
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
@@ -36,6 +36,7 @@ async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> N
 async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOfWork) -> None:
     """Forget the person's ballots; votes stay as pseudonymous aggregates, the read models hold no personal data."""
     await CaptureStore(uow.db, uow.session).erase_ballots(event.data.participant_id)
+    await keyring.forget(uow.db, [event.data.participant_id], uow.session)
     uow.emit("participant.erased", subject=event.data.participant_id,
              data=ParticipantErased(participant_id=event.data.participant_id, service="results"))
 

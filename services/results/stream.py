@@ -8,13 +8,15 @@ a browser that reconnects with Last-Event-ID gets what it missed from the hub's 
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from shared import live, topics
+from shared import keyring, live, pii, topics
 from shared.auth import StaffMember, require_staff
 from shared.live import TopicHub
 from shared.runtime import ServiceRuntime
@@ -28,9 +30,36 @@ ADMIN_ONLY = {"first_name", "last_name", "organisation", "role", "participant_id
               "explanation", "invitation_id"}
 
 
+class LiveKeys:
+    """Keys seen live on `forum.keys`: a registration reaches the stream before the consumer has stored its key.
+
+    Bounded; a tombstone drops its key at once. Older keys come from the service's store.
+    """
+
+    def __init__(self, limit: int = 5000) -> None:
+        self.keys: OrderedDict[str, str] = OrderedDict()
+        self.limit = limit
+
+    def follow(self, records: list[Any]) -> None:
+        """Remember keys issued live; forget one at its tombstone."""
+        for record in records:
+            owner = (record.key or b"").decode(errors="replace")
+            if record.value is None:
+                self.keys.pop(owner, None)
+                continue
+            with contextlib.suppress(ValueError, AttributeError, TypeError, KeyError):
+                data = json.loads(record.value)["data"]
+                self.keys[data["participant_id"]] = data["key"]
+                while len(self.keys) > self.limit:
+                    self.keys.popitem(last=False)
+
+
 def make_hub(bootstrap: str, buffer: int = 5000) -> TopicHub:
-    """The results hub: every streamed topic, items as `to_item` makes them."""
-    return TopicHub(bootstrap, STREAMED_TOPICS, to_item, buffer=buffer, name="stream")
+    """The results hub: every streamed topic, items as `to_item` makes them, and the keys to open names."""
+    keys = LiveKeys(buffer)
+    hub = TopicHub(bootstrap, STREAMED_TOPICS, to_item, buffer=buffer, name="stream", side={topics.KEYS: keys.follow})
+    hub.keys = keys  # type: ignore[attr-defined]
+    return hub
 
 
 def to_item(topic: str, partition: int, offset: int, value: bytes | None) -> dict[str, Any] | None:
@@ -61,8 +90,19 @@ def matches(item: dict[str, Any], forum: str | None, workshop: str | None, types
 def redact(item: dict[str, Any], *, personal: bool) -> dict[str, Any]:
     """The item as a listener may see it: contact data never, names only when `personal`."""
     drop = ALWAYS_STRIPPED | (set() if personal else ADMIN_ONLY)
-    data = {k: v for k, v in item["data"].items() if k not in drop}
+    # A value still sealed here (its key is erased or not there yet) is never shown as if it were a name.
+    data = {k: pii.ERASED if pii.is_sealed(v) else v for k, v in item["data"].items() if k not in drop}
     return {**{k: v for k, v in item.items() if k != "data"}, "data": data}
+
+
+async def opened(db: Any, keys: LiveKeys, item: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the item with its sealed names opened with the keys this service holds (for admins)."""
+    data = item["data"]
+    owner = str(data.get("participant_id") or data.get("invitation_id") or "")
+    if not owner or not any(pii.is_sealed(v) for v in data.values()):
+        return item
+    known = {owner: keys.keys[owner]} if owner in keys.keys else await keyring.keys_for(db, [owner])
+    return {**item, "data": {f: pii.open_or(known, owner, f, v) if pii.is_sealed(v) else v for f, v in data.items()}}
 
 
 def sse(item: dict[str, Any], *, personal: bool) -> str:
@@ -85,10 +125,13 @@ async def stream(
     staff: StaffMember = Depends(require_staff),
 ) -> StreamingResponse:
     hub: TopicHub = request.app.state.runtime.stream_hub
+    db = request.app.state.runtime.db
     types = [t.strip() for t in (type or "").split(",") if t.strip()]
     show_personal = personal and staff.role == "admin"
 
-    def render(item: dict[str, Any]) -> str | None:
-        return sse(item, personal=show_personal) if matches(item, forum, workshop, types) else None
+    async def render(item: dict[str, Any]) -> str | None:
+        if not matches(item, forum, workshop, types):
+            return None
+        return sse(await opened(db, hub.keys, item) if show_personal else item, personal=show_personal)  # type: ignore[attr-defined]
 
     return live.event_stream(request, hub, last_event_id or request.query_params.get("last_event_id"), render)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared import topics
 
-from . import agenda, catalogue, notifications, participants, registrations, results, selection, staff
+from . import agenda, catalogue, keys, notifications, participants, registrations, results, selection, staff
 from .envelope import CloudEvent, RawEvent, derived_id, utcnow
 
 
@@ -31,10 +31,10 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec("workshop.configured", topics.CATALOGUE, catalogue.WorkshopConfigured),
         EventSpec("forum.registration_opened", topics.CATALOGUE, catalogue.ForumRegistrationOpened),
         EventSpec("forum.registration_closed", topics.CATALOGUE, catalogue.ForumRegistrationClosed),
-        EventSpec("registration.submitted", topics.REGISTRATIONS, registrations.RegistrationSubmitted),
-        EventSpec("registration.updated", topics.REGISTRATIONS, registrations.RegistrationUpdated),
+        EventSpec("registration.submitted", topics.REGISTRATIONS, registrations.RegistrationSubmitted, dataversion="2"),
+        EventSpec("registration.updated", topics.REGISTRATIONS, registrations.RegistrationUpdated, dataversion="2"),
         EventSpec("registration.cancelled", topics.REGISTRATIONS, registrations.RegistrationCancelled),
-        EventSpec("invitation.sent", topics.REGISTRATIONS, registrations.InvitationSent),
+        EventSpec("invitation.sent", topics.REGISTRATIONS, registrations.InvitationSent, dataversion="2"),
         EventSpec("selection.decided", topics.SELECTION, selection.SelectionDecided),
         EventSpec("selection.overridden", topics.SELECTION, selection.SelectionOverridden),
         EventSpec("selection.finalized", topics.SELECTION, selection.SelectionFinalized),
@@ -51,6 +51,7 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec("notification.failed", topics.NOTIFICATIONS, notifications.NotificationFailed),
         EventSpec("participant.erasure_requested", topics.PARTICIPANTS, participants.ParticipantErasureRequested),
         EventSpec("participant.erased", topics.PARTICIPANTS, participants.ParticipantErased),
+        EventSpec("participant.key_issued", topics.KEYS, keys.ParticipantKeyIssued),
         EventSpec("staff.account_changed", topics.STAFF, staff.StaffAccountChanged),
         EventSpec("staff.token_issued", topics.STAFF, staff.StaffTokenIssued),
         EventSpec("staff.token_revoked", topics.STAFF, staff.StaffTokenRevoked),

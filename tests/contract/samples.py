@@ -53,6 +53,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                             "cause_event_id": "e1", "attempts": 5, "error": "550 no such user", "permanent": True},
     "participant.erasure_requested": {"participant_id": "p1"},
     "participant.erased": {"participant_id": "p1", "service": "notify"},
+    "participant.key_issued": {"participant_id": "p1", "key": "q1ZJm3k2c0n2Vv8Yk1b5u3b8e9XyQ0Jf2gW7rT4sD6A"},
     "staff.account_changed": {"username": "m.muster", "roles": ["moderator"], "workshops": ["tf2-ws1"],
                               "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", "version": 2},
     "staff.token_issued": {"token_id": "t1", "token_hash": "0" * 64, "username": "m.muster", "roles": ["viewer"],
