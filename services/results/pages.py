@@ -59,7 +59,9 @@ async def _forum_id(request: Request, forum: str | None) -> str | None:
     fora = await ReportingStore(_runtime(request).db).fora()
     if forum:
         return forum
+    # The same default as the registration form: the open forum that starts first (ids break ties).
     open_fora = [f for f in fora if f.get("status") == "open"] or fora
+    open_fora.sort(key=lambda f: (str(f.get("starts_on") or "9999"), f["forum_id"]))
     return open_fora[0]["forum_id"] if open_fora else None
 
 
