@@ -27,11 +27,11 @@ N = int(os.environ.get("SELECTION_LOAD_N", "200"))
 GROUPS = ["company", "research", "municipality", "chamber", "finance", "civil_society"]
 
 
-def bodies(forum_id: str, workshops: list[str], seed: int) -> list[dict[str, Any]]:
-    """N submissions: ~5% repeat an earlier e-mail; organisations repeat so the caps bite."""
+def bodies(forum_id: str, workshops: list[str], seed: int, n: int = N) -> list[dict[str, Any]]:
+    """n submissions: ~5% repeat an earlier e-mail; organisations repeat so the caps bite."""
     rng = random.Random(seed)
     out: list[dict[str, Any]] = []
-    for i in range(N):
+    for i in range(n):
         if out and rng.random() < 0.05:
             out.append({**rng.choice(out), "first_name": "Wiederholt"})
             continue

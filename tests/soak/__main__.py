@@ -35,27 +35,11 @@ from shared import embedded
 from shared.testing import Stack, eventually
 from tests.bench.__main__ import RssSampler, processes
 from tests.bench.scenario_flow import _bodies, _fora, _post_all
-from tests.conftest import person
 from tests.integration.selection_support import seeded_copy
-from tests.integration.test_selection_load import check_invariants, second_wave
+from tests.integration.test_selection_load import bodies, check_invariants, second_wave
 
-GROUPS = ["company", "research", "municipality", "chamber", "finance", "civil_society"]
 FAULTS = ("registration", "agenda", "results", "notify", "store")
 DECISION_TEMPLATES = {"accepted", "waitlisted", "rejected", "moved_up", "cancelled"}
-
-
-def _bodies_with_repeats(forum_id: str, workshops: list[str], n: int, seed: int) -> list[dict[str, Any]]:
-    """n submissions; about 5 % repeat an earlier e-mail; organisations repeat so the caps bite."""
-    rng = random.Random(seed)
-    out: list[dict[str, Any]] = []
-    for i in range(n):
-        if out and rng.random() < 0.05:
-            out.append({**rng.choice(out), "first_name": "Wiederholt"})
-            continue
-        out.append(person(forum_id=forum_id, preferences=rng.sample(workshops, rng.randint(1, 3)),
-                          actor_group=rng.choice(GROUPS), organisation=f"Organisation {rng.randrange(400)}",
-                          first_name=f"S{i}", last_name=f"L{i}"))
-    return out
 
 
 class Campaign:
@@ -174,7 +158,7 @@ def phase_faults(stack: Stack, mongo: MongoClient, n: int) -> list[str]:
         forum_id, workshops = seeded_copy(stack, http)
     campaign = Campaign(stack, n)
     began = time.monotonic()
-    answers = asyncio.run(campaign.submit(_bodies_with_repeats(forum_id, list(workshops), n, seed=7), cancel_share=0.08))
+    answers = asyncio.run(campaign.submit(bodies(forum_id, list(workshops), seed=7, n=n), cancel_share=0.08))
     submitted_s = time.monotonic() - began
     registrations = mongo.themenforum_registration.registrations
     eventually(lambda: registrations.count_documents({"forum_id": forum_id, "$or": [
