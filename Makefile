@@ -29,7 +29,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.bench
 
-## Fault campaign (SIGKILL each service, restart the store) and sustained load with memory sampled (~25 min).
+## Fault campaign (SIGKILL each service, restart the store) and sustained load with memory sampled (~15 min).
 soak: $(STAMP)
 	$(PY) -m tests.soak
 
