@@ -36,6 +36,23 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     ])
 
 
+async def claim_due(collection: Any, now: datetime) -> dict[str, Any] | None:
+    """Take one due delivery (mail or webhook) for sending: `pending` to `sending`, attempts + 1.
+
+    A few candidates are read by the (status, next_attempt_at) index and claimed by id with a
+    conditional update, so two workers or instances never take the same one (see `update_then_read`:
+    a findAndModify by query made the embedded store spend time in proportion to all deliveries
+    ever recorded, once per mail).
+    """
+    cursor = collection.find({"status": "pending", "next_attempt_at": {"$lte": now}}, {"_id": 1})
+    for candidate in [d["_id"] async for d in cursor.sort("next_attempt_at", ASCENDING).limit(8)]:
+        claimed = await update_then_read(collection, {"_id": candidate, "status": "pending", "next_attempt_at": {"$lte": now}},
+                                         {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}})
+        if claimed is not None:
+            return claimed
+    return None
+
+
 class NotifyStore:
     """Reads and writes of the notify service."""
 
@@ -89,20 +106,8 @@ class NotifyStore:
         return True
 
     async def claim_due(self, now: datetime) -> dict[str, Any] | None:
-        """Take one due delivery for sending (atomic, so two instances never take the same).
-
-        A few candidates are read by the (status, next_attempt_at) index and claimed by id with a
-        conditional update (see `update_then_read`: a findAndModify by query made the embedded store
-        spend time in proportion to all deliveries ever recorded, once per mail).
-        """
-        cursor = self.db.deliveries.find({"status": "pending", "next_attempt_at": {"$lte": now}}, {"_id": 1})
-        for candidate in [d["_id"] async for d in cursor.sort("next_attempt_at", ASCENDING).limit(8)]:
-            claimed = await update_then_read(
-                self.db.deliveries, {"_id": candidate, "status": "pending", "next_attempt_at": {"$lte": now}},
-                {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}})
-            if claimed is not None:
-                return claimed
-        return None
+        """Take one due delivery for sending (atomic, so two instances never take the same)."""
+        return await claim_due(self.db.deliveries, now)
 
     async def release_stale(self, before: datetime) -> int:
         """Deliveries left `sending` by a crash go back to pending (see the README on the duplicate window)."""

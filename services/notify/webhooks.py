@@ -15,10 +15,11 @@ import structlog
 from pymongo import ASCENDING, DESCENDING
 
 from shared.events import CloudEvent, derived_id, encode, utcnow
-from shared.store import UnitOfWork, update_then_read
+from shared.store import UnitOfWork
 
 from .domain import next_attempt_at
 from .settings import NotifySettings
+from .store import claim_due
 
 log = structlog.get_logger()
 SIGNATURE_HEADER = "Themenforum-Signature"
@@ -112,14 +113,7 @@ class WebhookSender:
 
     async def send_one(self, client: httpx.AsyncClient) -> bool:
         db, now = self.runtime.db, utcnow()
-        delivery = None
-        cursor = db.webhook_deliveries.find({"status": "pending", "next_attempt_at": {"$lte": now}}, {"_id": 1})
-        for candidate in [d["_id"] async for d in cursor.sort("next_attempt_at", ASCENDING).limit(8)]:
-            # Claimed by id with a conditional update (see shared.store.update_then_read on findAndModify).
-            if delivery := await update_then_read(
-                    db.webhook_deliveries, {"_id": candidate, "status": "pending", "next_attempt_at": {"$lte": now}},
-                    {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}}):
-                break
+        delivery = await claim_due(db.webhook_deliveries, now)
         if delivery is None:
             return False
         hook = await db.webhooks.find_one({"_id": delivery["hook_id"]})

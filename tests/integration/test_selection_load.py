@@ -41,8 +41,11 @@ def bodies(forum_id: str, workshops: list[str], seed: int, n: int = N) -> list[d
     return out
 
 
-async def submit_all(stack: Any, items: list[dict[str, Any]], cancel_share: float, on_half: Any = None) -> dict[str, dict[str, Any]]:
-    """Submit concurrently, retrying while the service is down; cancel some right after their answer."""
+async def submit_all(stack: Any, items: list[dict[str, Any]], cancel_share: float, on_done: Any = None) -> dict[str, dict[str, Any]]:
+    """Submit concurrently, retrying while the service is down; cancel some right after their answer.
+
+    `on_done(count)` runs on the event loop's thread after each answered submission (e.g. to inject a fault).
+    """
     url = stack.url("registration", "/api/v1/registrations")
     answers: dict[str, dict[str, Any]] = {}
     rng = random.Random(1)
@@ -77,8 +80,8 @@ async def submit_all(stack: Any, items: list[dict[str, Any]], cancel_share: floa
                             pass
                         await asyncio.sleep(0.2)
             done += 1
-            if on_half and done == len(items) // 2:
-                on_half()
+            if on_done:
+                on_done(done)
 
     async with httpx.AsyncClient(timeout=30) as client:
         await asyncio.gather(*(one(client, b) for b in items))
@@ -176,8 +179,9 @@ def test_the_same_with_the_registration_service_killed_mid_stream_and_restarted(
         # Started from the main thread: the child dies with the thread that spawned it (PDEATHSIG).
         stack.services["registration"].start()
 
-    answers = asyncio.run(submit_all(stack, bodies(forum_id, list(workshops), seed=4), cancel_share=0.08,
-                                     on_half=crash_and_restart))
+    items = bodies(forum_id, list(workshops), seed=4)
+    answers = asyncio.run(submit_all(stack, items, cancel_share=0.08,
+                                     on_done=lambda done: done == len(items) // 2 and crash_and_restart()))
     stack.wait_ready("registration")
     wait_until_decided(mongo, forum_id)
     asyncio.run(second_wave(stack, mongo, forum_id, list(workshops), answers))

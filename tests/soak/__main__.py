@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import platform
-import random
 import statistics
 import sys
 import time
@@ -36,7 +35,7 @@ from shared.testing import Stack, eventually
 from tests.bench.__main__ import RssSampler, processes
 from tests.bench.scenario_flow import _bodies, _fora, _post_all
 from tests.integration.selection_support import seeded_copy
-from tests.integration.test_selection_load import bodies, check_invariants, second_wave
+from tests.integration.test_selection_load import bodies, check_invariants, second_wave, submit_all
 
 FAULTS = ("registration", "agenda", "results", "notify", "store")
 DECISION_TEMPLATES = {"accepted", "waitlisted", "rejected", "moved_up", "cancelled"}
@@ -45,8 +44,8 @@ DECISION_TEMPLATES = {"accepted", "waitlisted", "rejected", "moved_up", "cancell
 class Campaign:
     """Submissions with faults injected at fixed points of progress; times each outage."""
 
-    def __init__(self, stack: Stack, n: int) -> None:
-        self.stack, self.n = stack, n
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
         self.outages: dict[str, dict[str, float]] = {}
         self.waiters: list[asyncio.Task[None]] = []
 
@@ -76,38 +75,10 @@ class Campaign:
         self.waiters.append(asyncio.ensure_future(self._ready(fault, began)))
 
     async def submit(self, items: list[dict[str, Any]], cancel_share: float) -> dict[str, dict[str, Any]]:
-        url = self.stack.url("registration", "/api/v1/registrations")
+        """The load test's submissions (retried while a service is down), with a fault at each sixth."""
         points = {int(len(items) * (k + 1) / (len(FAULTS) + 1)): fault for k, fault in enumerate(FAULTS)}
-        answers: dict[str, dict[str, Any]] = {}
-        rng, sem, done = random.Random(1), asyncio.Semaphore(16), 0
-
-        async def post_until_answered(client: httpx.AsyncClient, target: str, body: dict[str, Any] | None) -> httpx.Response:
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                try:
-                    answer = await (client.post(target, json=body) if body is not None else client.post(target))
-                    if answer.status_code in (200, 202):
-                        return answer
-                except httpx.HTTPError:
-                    pass  # the service is down: retry, as a partner site's form would
-                await asyncio.sleep(0.3)
-            raise AssertionError(f"no answer from {target} in 600 s")
-
-        async def one(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
-            nonlocal done
-            async with sem:
-                answer = (await post_until_answered(client, url, body)).json()
-                if answer.get("status_url"):  # a repeated e-mail is answered with the existing registration, no link
-                    answers[answer["id"]] = {**answer, "email": body["email"]}
-                if answer.get("status_url") and rng.random() < cancel_share:
-                    await post_until_answered(client, answer["status_url"].replace("?token", "/cancel?token"), None)
-                    answers[answer["id"]]["cancelled"] = True
-                done += 1
-                if done in points:
-                    self.inject(points.pop(done), done)
-
-        async with httpx.AsyncClient(timeout=30) as client:
-            await asyncio.gather(*(one(client, b) for b in items))
+        answers = await submit_all(self.stack, items, cancel_share,
+                                   on_done=lambda done: done in points and self.inject(points.pop(done), done))
         await asyncio.wait_for(asyncio.gather(*self.waiters), timeout=600)
         return answers
 
@@ -156,7 +127,7 @@ def _mail_check(stack: Stack, mongo: MongoClient, forum_id: str, answers: dict[s
 def phase_faults(stack: Stack, mongo: MongoClient, n: int) -> list[str]:
     with httpx.Client(timeout=60) as http:
         forum_id, workshops = seeded_copy(stack, http)
-    campaign = Campaign(stack, n)
+    campaign = Campaign(stack)
     began = time.monotonic()
     answers = asyncio.run(campaign.submit(bodies(forum_id, list(workshops), seed=7, n=n), cancel_share=0.08))
     submitted_s = time.monotonic() - began
