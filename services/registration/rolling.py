@@ -2,7 +2,7 @@
 
 One poll of `forum.registrations` brings up to a few hundred submissions. Deciding them
 one at a time costs half a dozen round trips each; here the batch reads what it needs in
-one query per collection, decides in offset order against in-memory fill counts (the same
+one query per collection, decides in submission order against in-memory fill counts (the same
 rules as one at a time), and writes every registration, every touched workshop and the
 waiting-list counter in one bulk each, inside the consumer's transaction. The workshop
 writes are guarded by the version the batch read, so a concurrent writer (another
@@ -11,6 +11,7 @@ instance, a staff override) makes the batch fail and the consumer redo it event 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import UpdateOne
@@ -23,6 +24,9 @@ from shared.store import UnitOfWork
 from . import invitations, seats
 from .selection import WorkshopFill, decide_rolling, waitlist_explanation
 from .store import RegistrationStore, decision_update
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ConcurrentChange(Exception):
@@ -59,6 +63,8 @@ async def decide_batch(batch: Batch) -> None:
     fora = {f: await store.get_forum(f, uow0.session) for f in {e.data.forum_id for e, _ in batch}}
     todo = [(regs[e.data.registration_id], uow) for e, uow in batch
             if _undecided(regs.get(e.data.registration_id)) and _rolling(fora.get(e.data.forum_id))]
+    # First come, first served: a batch spans partitions, so order it by submission time, not by offset.
+    todo.sort(key=lambda item: (item[0].get("created_at") or _EPOCH, item[0]["_id"]))
     if not todo:
         return
     plan = await _load(store, {w for reg, _ in todo for w in reg["preferences"]}, uow0)

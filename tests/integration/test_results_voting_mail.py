@@ -27,8 +27,10 @@ def link_in(message) -> str:
 def test_opening_the_voting_mails_each_accepted_person_one_working_link_and_no_one_else(stack, http):
     forum, (ws,) = make_forum(stack, http, [{"seats": 3}])
     address = [f"vote.{uuid.uuid4().hex[:10]}@example.org" for _ in range(5)]
-    people = [register(stack, http, forum, [ws], email=address[n], language="en" if n == 1 else "de") for n in range(5)]
-    statuses = [decided(http, reg)["status"] for reg in people]
+    people, statuses = [], []
+    for n in range(5):  # one after the other: submissions land on different partitions, so wait for each decision
+        people.append(register(stack, http, forum, [ws], email=address[n], language="en" if n == 1 else "de"))
+        statuses.append(decided(http, people[-1])["status"])
     assert statuses == ["accepted"] * 3 + ["waitlisted"] * 2
     links_url = stack.url("results", f"/api/v1/workshops/{ws}/voting-links")
     eventually(lambda: len(http.get(links_url, headers=stack.auth).json()) == 3, timeout=40)
