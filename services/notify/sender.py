@@ -29,6 +29,7 @@ from shared.store import AlreadyProcessed, UnitOfWork
 
 from .compose import build_message, mail_context
 from .domain import is_permanent, next_attempt_at
+from .due import DueClaims
 from .settings import NotifySettings
 from .store import NotifyStore
 
@@ -100,10 +101,18 @@ class MailSender:
         self.runtime, self.settings = runtime, settings
         self.bucket = TokenBucket(settings.mail_rate_per_s, settings.mail_burst)
         self.cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._due: DueClaims | None = None
 
     @property
     def store(self) -> NotifyStore:
         return NotifyStore(self.runtime.db)
+
+    @property
+    def due(self) -> DueClaims:
+        """The workers' shared view of the due mails (made once the store is connected)."""
+        if self._due is None:
+            self._due = DueClaims(self.runtime.db.deliveries)
+        return self._due
 
     async def run_forever(self) -> None:
         await self.store.release_stale(utcnow() - timedelta(seconds=self.settings.mail_stale_after_s))
@@ -171,7 +180,7 @@ class MailSender:
 
     async def send_one(self, connection: SmtpConnection | None = None) -> bool:
         """Send the next due delivery (over the worker's connection, else a new one); False when none is due."""
-        delivery = await self.store.claim_due(utcnow())
+        delivery = await self.due.claim(utcnow())
         if delivery is None:
             return False
         try:

@@ -10,6 +10,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.events import utcnow
 from shared.store import update_then_read
 
 Session = AsyncClientSession | None
@@ -34,23 +35,6 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
         IndexModel([("created_at", DESCENDING)]),
     ])
-
-
-async def claim_due(collection: Any, now: datetime) -> dict[str, Any] | None:
-    """Take one due delivery (mail or webhook) for sending: `pending` to `sending`, attempts + 1.
-
-    A few candidates are read by the (status, next_attempt_at) index and claimed by id with a
-    conditional update, so two workers or instances never take the same one (see `update_then_read`:
-    a findAndModify by query made the embedded store spend time in proportion to all deliveries
-    ever recorded, once per mail).
-    """
-    cursor = collection.find({"status": "pending", "next_attempt_at": {"$lte": now}}, {"_id": 1})
-    for candidate in [d["_id"] async for d in cursor.sort("next_attempt_at", ASCENDING).limit(8)]:
-        claimed = await update_then_read(collection, {"_id": candidate, "status": "pending", "next_attempt_at": {"$lte": now}},
-                                         {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}})
-        if claimed is not None:
-            return claimed
-    return None
 
 
 class NotifyStore:
@@ -105,14 +89,10 @@ class NotifyStore:
             return False
         return True
 
-    async def claim_due(self, now: datetime) -> dict[str, Any] | None:
-        """Take one due delivery for sending (atomic, so two instances never take the same)."""
-        return await claim_due(self.db.deliveries, now)
-
     async def release_stale(self, before: datetime) -> int:
         """Deliveries left `sending` by a crash go back to pending (see the README on the duplicate window)."""
         result = await self.db.deliveries.update_many(
-            {"status": "sending", "claimed_at": {"$lt": before}}, {"$set": {"status": "pending"}}
+            {"status": "sending", "claimed_at": {"$lt": before}}, {"$set": {"status": "pending", "next_attempt_at": utcnow()}}
         )
         return result.modified_count
 

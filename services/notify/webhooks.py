@@ -19,7 +19,7 @@ from shared.store import UnitOfWork
 
 from .domain import next_attempt_at
 from .settings import NotifySettings
-from .store import claim_due
+from .due import DueClaims
 
 log = structlog.get_logger()
 SIGNATURE_HEADER = "Themenforum-Signature"
@@ -96,12 +96,19 @@ class WebhookSender:
 
     def __init__(self, runtime: Any, settings: NotifySettings) -> None:
         self.runtime, self.settings = runtime, settings
+        self._due: DueClaims | None = None
+
+    @property
+    def due(self) -> DueClaims:
+        if self._due is None:
+            self._due = DueClaims(self.runtime.db.webhook_deliveries)
+        return self._due
 
     async def run_forever(self) -> None:
         # A claim a crash left `sending` is tried again (receivers deduplicate by the CloudEvent id).
         stale = utcnow() - timedelta(seconds=self.settings.mail_stale_after_s)
         await self.runtime.db.webhook_deliveries.update_many({"status": "sending", "claimed_at": {"$lt": stale}},
-                                                             {"$set": {"status": "pending"}})
+                                                             {"$set": {"status": "pending", "next_attempt_at": utcnow()}})
         async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s, follow_redirects=False) as client:
             while True:
                 try:
@@ -113,7 +120,7 @@ class WebhookSender:
 
     async def send_one(self, client: httpx.AsyncClient) -> bool:
         db, now = self.runtime.db, utcnow()
-        delivery = await claim_due(db.webhook_deliveries, now)
+        delivery = await self.due.claim(now)
         if delivery is None:
             return False
         hook = await db.webhooks.find_one({"_id": delivery["hook_id"]})

@@ -2,8 +2,10 @@
 
 A delivery log and a registrations collection of realistic size (BENCH_STORE_DOCS, default 30,000
 documents) in a database of their own; then, for a few seconds each:
-- notify's claim of the next due mail: findAndModify by query (before) against the claim the service
-  runs now (`NotifyStore.claim_due`: a few candidates by index, a conditional update by id);
+- notify's claim of the next due mail with 2,000 mails due: findAndModify by query (first version),
+  a few candidates by index plus a conditional update by id (second version), and the claim the
+  service runs now (`services.notify.due.DueClaims`: candidates from a window of due times that
+  holds about one batch, the same conditional update);
 - registration's new current decision: findAndModify by `_id` (before) against `update_then_read`
   (a conditional update_one and a read by `_id`).
 On SecantusDB the findAndModify path costs time in proportion to the collection; the rows show by how much.
@@ -13,12 +15,12 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 
-from services.notify.store import NotifyStore
+from services.notify.due import DueClaims
 from shared.store import update_then_read
 from shared.testing import Stack
 
@@ -53,22 +55,40 @@ async def run(stack: Stack) -> list[Result]:
                                                 for i in range(start, min(size, start + 5000))])
 
         async def pending(prefix: str) -> None:
-            await db.deliveries.insert_many([{"_id": f"{prefix}-{i}", "status": "pending", "next_attempt_at": now}
+            """2,000 due mails, queued over the last 20 s (as during a rush)."""
+            await db.deliveries.insert_many([{"_id": f"{prefix}-{i}", "status": "pending", "pad": "x" * 300,
+                                              "next_attempt_at": now - timedelta(milliseconds=10 * (2000 - i))}
                                              for i in range(2000)])
 
+        async def done() -> None:
+            await db.deliveries.update_many({"status": {"$in": ["pending", "sending"]}}, {"$set": {"status": "done"}})
+
+        due = {"status": "pending", "next_attempt_at": {"$lte": now}}
         claim = {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}}
+
+        async def by_index_then_id(_: int) -> dict[str, Any] | None:
+            ids = [d["_id"] async for d in db.deliveries.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(8)]
+            for candidate in ids:
+                claimed = await update_then_read(db.deliveries, {"_id": candidate, **due}, claim)
+                if claimed is not None:
+                    return claimed
+            return None
+
+        note = f"{size:,} sent and 2,000 due deliveries in the collection"
         await pending("a")
-        before = await _timed(
-            "store: claim a due mail, findAndModify by query (before)",
-            lambda _: db.deliveries.find_one_and_update({"status": "pending", "next_attempt_at": {"$lte": now}}, claim,
-                                                        sort=[("next_attempt_at", ASCENDING)],
-                                                        return_document=ReturnDocument.AFTER),
-            f"{size:,} sent deliveries in the collection")
-        await db.deliveries.update_many({"status": {"$in": ["pending", "sending"]}}, {"$set": {"status": "done"}})
+        first = await _timed(
+            "store: claim a due mail, findAndModify by query (first)",
+            lambda _: db.deliveries.find_one_and_update(due, claim, sort=[("next_attempt_at", ASCENDING)],
+                                                        return_document=ReturnDocument.AFTER), note)
+        await done()
         await pending("b")
-        store = NotifyStore(db)
-        after = await _timed("store: claim a due mail, candidates by index + conditional update (now)",
-                             lambda _: store.claim_due(now), f"{size:,} sent deliveries in the collection")
+        second = await _timed("store: claim a due mail, candidates by index + conditional update (second)",
+                              by_index_then_id, note)
+        await done()
+        await pending("c")
+        claims = DueClaims(db.deliveries)
+        after = await _timed("store: claim a due mail, window of due times + conditional update (now)",
+                             lambda _: claims.claim(now), note)
         decision = {"$set": {"status": "accepted"}, "$inc": {"decision_seq": 1}}
         fam = await _timed(
             "store: new current decision, findAndModify by _id (before)",
@@ -80,10 +100,10 @@ async def run(stack: Stack) -> list[Result]:
             lambda i: update_then_read(db.registrations, {"_id": f"reg-{(i * 7919) % size}"}, decision,
                                        projection={"decision_seq": 1}),
             f"{size:,} registrations")
-        for later, earlier in ((after, before), (now_decision, fam)):
+        for later, earlier in ((second, first), (after, second), (now_decision, fam)):
             if earlier.throughput:
                 later.note += f"; {later.throughput / earlier.throughput:,.0f}× the row before"
-        return [before, after, fam, now_decision]
+        return [first, second, after, fam, now_decision]
     finally:
         await client.drop_database("bench_store")
         await client.close()

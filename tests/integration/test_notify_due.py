@@ -1,0 +1,47 @@
+"""Claiming due deliveries through a window of due times, against the real store: none missed, none taken twice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from pymongo import AsyncMongoClient
+
+from services.notify import store as notify_store
+from services.notify.due import DueClaims
+from shared.events import utcnow
+
+
+async def test_two_views_claim_every_due_delivery_once_including_stragglers_behind_their_cursors(stack):
+    client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
+    db = client[f"due{uuid.uuid4().hex[:8]}"]
+    try:
+        await notify_store.ensure_indexes(db)
+        now = utcnow()
+        rush = [{"_id": f"rush-{i}", "status": "pending", "attempts": 0,
+                 "next_attempt_at": now - timedelta(milliseconds=5 * (600 - i))} for i in range(600)]
+        later = [{"_id": f"later-{i}", "status": "pending", "attempts": 0, "next_attempt_at": now + timedelta(hours=1)}
+                 for i in range(5)]
+        sent = [{"_id": f"sent-{i}", "status": "sent", "attempts": 1, "next_attempt_at": now - timedelta(minutes=1)}
+                for i in range(50)]
+        await db.deliveries.insert_many(rush + later + sent)
+        views = [DueClaims(db.deliveries, batch=16), DueClaims(db.deliveries, batch=16)]  # two instances
+        taken: list[str] = []
+
+        async def worker(view: DueClaims, stragglers: bool) -> None:
+            while (doc := await view.claim(utcnow())) is not None:
+                taken.append(doc["_id"])
+                assert doc["status"] == "sending" and doc["attempts"] == 1
+                if stragglers and len(taken) == 300:
+                    # Committed late, with a due time both cursors have passed already.
+                    await db.deliveries.insert_many([{"_id": f"late-{i}", "status": "pending", "attempts": 0,
+                                                      "next_attempt_at": now - timedelta(seconds=10)} for i in range(7)])
+
+        await asyncio.gather(worker(views[0], True), worker(views[0], False), worker(views[1], False))
+        assert sorted(taken) == sorted([d["_id"] for d in rush] + [f"late-{i}" for i in range(7)])
+        assert await db.deliveries.count_documents({"status": "pending"}) == 5  # only the ones not yet due
+        assert all(v.candidates == type(v.candidates)() for v in views)
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
