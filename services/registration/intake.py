@@ -89,8 +89,7 @@ class Intake:
         known = await store.by_emails(emails)
         participants = {d["email_lower"]: d["participant_id"] for d in known}
         existing = {(d["forum_id"], d["email_lower"]): d for d in known}
-        colleagues = await store.same_organisations({f.forum_id for _, f in checked},
-                                                    {organisation_key(r.body.organisation) for r, _ in checked})
+        colleagues = await store.same_organisations({(f.forum_id, organisation_key(r.body.organisation)) for r, f in checked})
         new: list[_New] = []
         for request, forum in checked:
             email = str(request.body.email).lower()
@@ -147,7 +146,7 @@ class Intake:
         org_key = organisation_key(body.organisation)
         same_org = colleagues.setdefault((forum.forum_id, org_key), [])
         # Flagged for staff, never merged: the same person may well register twice with two addresses on purpose.
-        near = near_duplicate_ids(body.first_name, body.last_name, same_org[:200])
+        near = near_duplicate_ids(body.first_name, body.last_name, same_org[:200])  # the store reads at most 200
         doc = {
             "_id": registration_id, **submitted.model_dump(mode="json", exclude={"registration_id"}),
             "email_lower": str(body.email).lower(), "motivation": body.motivation, "status": "received",
