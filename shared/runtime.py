@@ -105,6 +105,8 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.broker.stop()
+        if self.outbox is not None:
+            await self.outbox.flush_marks()
         if self.client is not None:
             await self.client.close()
         log.info("service.stopped")

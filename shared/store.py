@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -55,9 +56,12 @@ class Outbox:
     After commit the events are published; a relay publishes what a crash left behind.
     """
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], publish: Publish) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], publish: Publish, *, mark_delay_s: float = 0.1) -> None:
         self.collection = db["outbox"]
         self._publish = publish
+        self.mark_delay_s = mark_delay_s
+        self._to_mark: set[str] = set()
+        self._marker: asyncio.Task[None] | None = None
 
     async def ensure_indexes(self) -> None:
         """Indexes the relay needs."""
@@ -80,9 +84,29 @@ class Outbox:
         items = [item for record in records for item in record["events"]]
         if items:
             await self._publish_many([(i["topic"], i["key"], i["value"].encode(), {"ce_type": i["type"]}) for i in items])
-        unpublished = [r["_id"] for r in records if not r.get("published")]
-        if unpublished:
-            await self.collection.update_many({"_id": {"$in": unpublished}}, {"$set": {"published": True}})
+        self._to_mark.update(r["_id"] for r in records if not r.get("published"))
+        if self._to_mark and (self._marker is None or self._marker.done()):
+            self._marker = asyncio.create_task(self._mark_soon(), name="outbox-mark")
+
+    async def _mark_soon(self) -> None:
+        """Mark published records in one write per short interval, not one per unit of work.
+
+        Until marked, a record is published again only by the relay, which takes records older than
+        a few seconds; consumers drop the repeat by event id. So the delay costs nothing but a
+        possible repeat after a crash, which the outbox allows anyway.
+        """
+        await asyncio.sleep(self.mark_delay_s)
+        await self.flush_marks()
+
+    async def flush_marks(self) -> None:
+        """Mark every record published so far (also called on stop)."""
+        while self._to_mark:
+            ids, self._to_mark = sorted(self._to_mark), set()
+            try:
+                await self.collection.update_many({"_id": {"$in": ids}}, {"$set": {"published": True}})
+            except Exception as exc:  # noqa: BLE001 - left unmarked, the relay publishes them again
+                log.warning("outbox.mark_failed", count=len(ids), error=type(exc).__name__)
+                return
 
     async def _publish_many(self, messages: list[tuple[str, str, bytes, dict[str, str]]]) -> None:
         send_many = getattr(self._publish, "send_many", None)
@@ -148,12 +172,14 @@ class UnitOfWork:
             raise AlreadyProcessed(self.cause)
 
         result: Any = None
+        record: dict[str, Any] = {}
 
         async def callback(session: AsyncClientSession) -> None:
-            nonlocal result
+            nonlocal result, record
             self.session, self.events = session, []
             result = await work(self)
-            await self.outbox.collection.insert_one(self._record(), session=session)
+            record = self._record()
+            await self.outbox.collection.insert_one(record, session=session)
 
         async with self.client.start_session() as session:
             try:
@@ -162,9 +188,8 @@ class UnitOfWork:
                 if "outbox" in str(exc) or "_id_" in str(exc):
                     raise AlreadyProcessed(self.cause) from exc
                 raise
-        record = await self.outbox.seen(self.cause)
-        if record is not None and self.events:
-            await self.outbox.publish_record(record)
+        if self.events:
+            await self.outbox.publish_record(record)  # the record as committed; no need to read it back
         return result
 
     def record(self) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Claiming due deliveries (mail or webhook) without reading the whole backlog for each one.
 
-A delivery is due when it is `pending` and its `next_attempt_at` has passed. Claiming one takes
-it from `pending` to `sending` with a conditional update by id, so two workers or instances never
-take the same one.
+A delivery is due when it is `pending` and its `next_attempt_at` has passed. Claiming takes a
+few from `pending` to `sending` with one conditional update by id, marked with a claim token,
+so two workers or instances never take the same one.
 
 Finding candidates is the costly part on the embedded store. SecantusDB answers a query on the
 (status, next_attempt_at) index by reading every document in the index range before it sorts
@@ -23,13 +23,13 @@ query alone would do, since it is an index walk there, and the windows cost noth
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
 
-from shared.store import update_then_read
 
 MIN_WIDTH = timedelta(milliseconds=10)
 MAX_WIDTH = timedelta(hours=1)
@@ -38,30 +38,47 @@ MAX_WIDTH = timedelta(hours=1)
 class DueClaims:
     """One sender's view of a delivery collection's due entries; `claim(now)` takes the next one."""
 
-    def __init__(self, collection: Any, *, batch: int = 64, rescan_s: float = 20.0) -> None:
-        self.collection, self.batch, self.rescan = collection, batch, timedelta(seconds=rescan_s)
+    def __init__(self, collection: Any, *, batch: int = 64, claim_batch: int = 8, rescan_s: float = 20.0) -> None:
+        self.collection, self.batch, self.claim_batch = collection, batch, claim_batch
+        self.rescan = timedelta(seconds=rescan_s)
         self.cursor: datetime | None = None
         self.width = timedelta(seconds=2)
         self.rescanned_at: datetime | None = None
         self.candidates: deque[str] = deque()
+        self.claimed: deque[dict[str, Any]] = deque()
         self._refill = asyncio.Lock()
 
     async def claim(self, now: datetime) -> dict[str, Any] | None:
-        """Take one due delivery: `pending` to `sending`, attempts + 1; None when nothing is due."""
-        while True:
-            if not self.candidates:
-                async with self._refill:  # one reader refills for all the workers sharing this view
-                    if not self.candidates and not await self._read(now):
-                        return None
-            if not self.candidates:
-                continue
-            candidate = self.candidates.popleft()
-            claimed = await update_then_read(
-                self.collection, {"_id": candidate, "status": "pending", "next_attempt_at": {"$lte": now}},
-                {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}})
-            if claimed is not None:
-                return claimed
-            # Taken by another worker or instance, or rescheduled in the meantime: try the next one.
+        """Take one due delivery: `pending` to `sending`, attempts + 1; None when nothing is due.
+
+        Claims are taken a few at a time (one conditional update for all, one read of what it
+        took) and handed out from memory; `release()` gives back what was not handed out.
+        """
+        async with self._refill:  # one reader refills for all the workers sharing this view
+            while not self.claimed:
+                if not self.candidates and not await self._read(now):
+                    return None
+                ids = [self.candidates.popleft() for _ in range(min(self.claim_batch, len(self.candidates)))]
+                self.claimed.extend(await self._claim_many(ids, now))
+                # None taken: another instance was faster, or they were rescheduled. Read on.
+            return self.claimed.popleft()
+
+    async def release(self) -> None:
+        """Give back the claims not handed out (on stop): `sending` to `pending`, attempts as before."""
+        while self.claimed:
+            doc = self.claimed.popleft()
+            await self.collection.update_one({"_id": doc["_id"], "status": "sending", "claim": doc["claim"]},
+                                             {"$set": {"status": "pending"}, "$inc": {"attempts": -1}})
+
+    async def _claim_many(self, ids: list[str], now: datetime) -> list[dict[str, Any]]:
+        token = uuid.uuid4().hex
+        result = await self.collection.update_many(
+            {"_id": {"$in": ids}, "status": "pending", "next_attempt_at": {"$lte": now}},
+            {"$set": {"status": "sending", "claimed_at": now, "claim": token}, "$inc": {"attempts": 1}})
+        if not result.modified_count:
+            return []
+        taken = {d["_id"]: d async for d in self.collection.find({"_id": {"$in": ids}, "claim": token})}
+        return [taken[i] for i in ids if i in taken]
 
     async def _read(self, now: datetime) -> bool:
         """Queue the next candidates; False when nothing is due."""

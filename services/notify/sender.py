@@ -20,12 +20,14 @@ from typing import Any
 
 import aiosmtplib
 import structlog
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared import keyring, pii, topics
 from shared.events import utcnow
 from shared.events.deadletter import DeadLetter
 from shared.events.notifications import NotificationFailed, NotificationSent
-from shared.store import AlreadyProcessed, UnitOfWork
+from shared.store import AlreadyProcessed, UnitOfWork, run_together
 
 from .compose import build_message, mail_context
 from .domain import is_permanent, next_attempt_at
@@ -36,6 +38,10 @@ from .store import NotifyStore
 log = structlog.get_logger()
 CATALOGUE_GRACE_S = 60  # after this a mail goes out even without titles (ids stand in for them)
 CACHE_S = 2.0  # catalogue facts change rarely; a burst of mails shares one read
+REPORT_GATHER_S = 0.005  # how long the first outcome waits for others to share its transaction
+REPORT_BATCH = 64
+# (delivery, event type, event data, delivery fields, the waiting worker's future)
+_Outcome = tuple[dict[str, Any], str, Any, dict[str, Any], "asyncio.Future[None]"]
 
 
 class TokenBucket:
@@ -102,6 +108,8 @@ class MailSender:
         self.bucket = TokenBucket(settings.mail_rate_per_s, settings.mail_burst)
         self.cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._due: DueClaims | None = None
+        self._outcomes: list[_Outcome] = []
+        self._recording = False
 
     @property
     def store(self) -> NotifyStore:
@@ -134,6 +142,8 @@ class MailSender:
                 worker.cancel()
             # Wait for them: a worker finishes the mail it is handing over before the store closes.
             await asyncio.gather(*workers, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.due.release()
 
     async def _worker(self) -> None:
         connection = SmtpConnection(self.settings)
@@ -298,7 +308,64 @@ class MailSender:
             log.warning("mail.dead_letter_failed", error=type(exc).__name__)
 
     async def _report(self, delivery: dict[str, Any], type_: str, data: Any, fields: dict[str, Any]) -> None:
-        """Record the outcome and its event in one transaction (the outbox publishes the event)."""
+        """Record the outcome and its event in one transaction (the outbox publishes the event).
+
+        Outcomes that arrive together (the workers' SMTP conversations end at about the same
+        time) share one transaction: one bulk of delivery updates and one insert of their outbox
+        records, instead of half a dozen round trips each.
+        """
+        done = asyncio.get_running_loop().create_future()
+        self._outcomes.append((delivery, type_, data, fields, done))
+        if not self._recording:
+            self._recording = True
+            try:
+                await asyncio.sleep(REPORT_GATHER_S)  # let the other workers' outcomes join
+                while self._outcomes:
+                    batch, self._outcomes = self._outcomes[:REPORT_BATCH], self._outcomes[REPORT_BATCH:]
+                    await self._record_together(batch)
+            finally:
+                self._recording = False
+        await done
+
+    async def _record_together(self, batch: list[_Outcome]) -> None:
+        units = [self.runtime.unit_of_work(cause=f"delivery:{d['_id']}:{t}", correlation_id=d["cause_event_id"])
+                 for d, t, _, _, _ in batch]
+
+        async def work() -> None:
+            session = units[0].session
+            await self.runtime.db.deliveries.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": f}) for d, _, _, f, _ in batch],
+                                                        ordered=False, session=session)
+            for uow, (d, t, data, _, _) in zip(units, batch, strict=True):
+                uow.emit(t, subject=d["recipient_id"], data=data)
+
+        try:
+            await run_together(self.runtime.client, self.runtime.outbox, units, work)
+        except (BulkWriteError, DuplicateKeyError):
+            # One of them was reported before (a replayed claim): record each on its own.
+            for outcome in batch:
+                await self._settle(self._record_one(*outcome[:4]), outcome[4])
+            return
+        except Exception as exc:  # noqa: BLE001 - every waiting worker gets the failure
+            for *_, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for *_, done in batch:
+            if not done.done():
+                done.set_result(None)
+
+    @staticmethod
+    async def _settle(work: Any, done: asyncio.Future[None]) -> None:
+        try:
+            await work
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting worker
+            if not done.done():
+                done.set_exception(exc)
+            return
+        if not done.done():
+            done.set_result(None)
+
+    async def _record_one(self, delivery: dict[str, Any], type_: str, data: Any, fields: dict[str, Any]) -> None:
         uow: UnitOfWork = self.runtime.unit_of_work(cause=f"delivery:{delivery['_id']}:{type_}",
                                                     correlation_id=delivery["cause_event_id"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -110,13 +111,17 @@ class WebhookSender:
         await self.runtime.db.webhook_deliveries.update_many({"status": "sending", "claimed_at": {"$lt": stale}},
                                                              {"$set": {"status": "pending", "next_attempt_at": utcnow()}})
         async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s, follow_redirects=False) as client:
-            while True:
-                try:
-                    while await self.send_one(client):
-                        pass
-                except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
-                    log.warning("webhook.loop_error", error=type(exc).__name__)
-                await asyncio.sleep(self.settings.webhook_poll_interval_s)
+            try:
+                while True:
+                    try:
+                        while await self.send_one(client):
+                            pass
+                    except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
+                        log.warning("webhook.loop_error", error=type(exc).__name__)
+                    await asyncio.sleep(self.settings.webhook_poll_interval_s)
+            finally:
+                with contextlib.suppress(Exception):
+                    await self.due.release()
 
     async def send_one(self, client: httpx.AsyncClient) -> bool:
         db, now = self.runtime.db, utcnow()
