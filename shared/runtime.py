@@ -76,7 +76,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         """Connect store and bus, create topics and indexes, relay leftovers, start consuming."""
-        self.client = store.connect(self.settings.mongodb_url)
+        self.client = store.connect(self.settings.mongodb_url, f"themenforum-{self.settings.service_name}")
         self.db = self.client[self.settings.mongodb_database]
         self.outbox = store.Outbox(self.db, self.publish)
         self.consumer.client, self.consumer.outbox = self.client, self.outbox

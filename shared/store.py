@@ -21,9 +21,12 @@ log = structlog.get_logger()
 Publish = Callable[[str, str, bytes, dict[str, str]], Awaitable[None]]
 
 
-def connect(url: str) -> AsyncMongoClient[dict[str, Any]]:
-    """A client for the given URL; it connects lazily (call in the lifespan, not at import)."""
-    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000, appname="themenforum")
+def connect(url: str, appname: str = "themenforum") -> AsyncMongoClient[dict[str, Any]]:
+    """A client for the given URL; it connects lazily (call in the lifespan, not at import).
+
+    The application name shows in the server's logs, `currentOp` and profiler, per service.
+    """
+    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000, appname=appname)
 
 
 async def update_then_read(collection: Any, query: dict[str, Any], update: dict[str, Any], *, session: Any = None,

@@ -12,7 +12,7 @@ from shared.store import UnitOfWork
 from .projection import RULES, needs
 from .projector import BatchView, project_event
 from .store import CaptureStore
-from .voting import ballot_for_decision
+from .voting import ballots_for_decisions
 
 consumer = EventConsumer()
 
@@ -21,15 +21,12 @@ async def on_events(batch: Batch) -> None:
     """Fold a batch of reported events into the reporting read models (one bulk write per collection)."""
     view = BatchView(batch[0][1].db, batch[0][1].session)
     await view.preload([key for event, _ in batch for key in needs(event)])
+    decisions: list[tuple[SelectionDecided, UnitOfWork]] = []
     for event, uow in batch:
         if await project_event(event, view) and event.type.startswith("selection."):
-            await on_decision(event, uow)
+            decisions.append((event.data, uow))  # a decision that changed something: its ballots follow
+    await ballots_for_decisions(decisions, consumer.settings.base_url)
     await view.flush()
-
-
-async def on_decision(event: CloudEvent[SelectionDecided], uow: UnitOfWork) -> None:
-    """An accepted person gets a ballot (and its link by mail once voting is open), for a decision that changed something."""
-    await ballot_for_decision(uow, event.data, consumer.settings.base_url)
 
 
 @consumer.on("participant.erasure_requested")

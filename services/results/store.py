@@ -30,11 +30,18 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db.reporting_agenda.create_indexes([IndexModel([("workshop_id", ASCENDING), ("version", DESCENDING)])])
 
 
+_VOTING_KEYS: dict[tuple[int, str], bytes] = {}
+
+
 async def voting_key(db: AsyncDatabase[dict[str, Any]]) -> bytes:
-    """The key voting links derive from (made once, kept in this service's store)."""
+    """The key voting links derive from (made once, kept in this service's store; read once per process)."""
+    known = _VOTING_KEYS.get((id(db.client), db.name))
+    if known is not None:
+        return known
     doc = await db.service_keys.find_one_and_update(
         {"_id": "voting"}, {"$setOnInsert": {"key": secrets.token_hex(32)}}, upsert=True, return_document=ReturnDocument.AFTER)
-    return bytes.fromhex(doc["key"])
+    _VOTING_KEYS[(id(db.client), db.name)] = key = bytes.fromhex(doc["key"])
+    return key
 
 
 class ReportingStore:
@@ -81,7 +88,11 @@ class CaptureStore:
         self.db, self.session = db, session
 
     async def workshop_state(self, workshop_id: str) -> dict[str, Any]:
-        doc = await self.db.workshop_state.find_one({"_id": workshop_id}, session=self.session)
+        return self.state_of(workshop_id, await self.db.workshop_state.find_one({"_id": workshop_id}, session=self.session))
+
+    @staticmethod
+    def state_of(workshop_id: str, doc: dict[str, Any] | None) -> dict[str, Any]:
+        """A workshop's capture and voting state, with the defaults for what was never set."""
         return {"_id": workshop_id, "version": 1, "finalized_version": 0, "dots": DEFAULT_DOTS, "voting_closed": False, **(doc or {})}
 
     async def set_workshop_state(self, workshop_id: str, fields: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi import HTTPException
+from pymongo import UpdateOne
 from pydantic import BaseModel, Field
 
 from shared.events import derived_id
@@ -130,24 +131,48 @@ async def open_voting(runtime: ServiceRuntime, workshop_id: str, staff: str) -> 
         return {"workshop_id": workshop_id, "opened": False, "links_requested": 0}
 
 
-async def ballot_for_decision(uow: UnitOfWork, decision: Any, base_url: str) -> None:
-    """An accepted person gets a ballot in their workshop (others lose theirs); voting already open: the link is mailed."""
-    store = CaptureStore(uow.db, uow.session)
-    placed = decision.workshop_id if decision.status.value == "accepted" else None
-    await store.close_ballots(decision.registration_id, placed)
-    if not placed:
+async def ballots_for_decisions(decisions: list[tuple[Any, UnitOfWork]], base_url: str) -> None:
+    """Ballots follow decisions: an accepted person gets one in their workshop, their other ballots close;
+    if that workshop's voting is open already, the link is mailed (once per ballot).
+
+    For a consumed batch: one read of the ballots involved, one of the workshops' voting state,
+    one ordered bulk write, with the decisions applied in offset order in memory.
+    """
+    if not decisions:
         return
-    voter = voter_id(decision.participant_id, placed)
-    key = await voting_key(uow.db)
-    before = await store.get("voters", voter)
-    doc = {"_id": voter, "token_hash": token_hash(voting_token(key, voter)), "participant_id": decision.participant_id,
-           "registration_id": decision.registration_id, "workshop_id": placed, "forum_id": decision.forum_id,
-           "language": decision.language.value}
-    await store.open_ballot(doc)
-    state = await store.workshop_state(placed)
-    if state.get("voting_open") and not state.get("voting_closed") and not (before and before.get("active")):
-        request = link_request(base_url, key, doc, state["dots"])
-        uow.emit("notification.requested", subject=request.recipient_id, data=request)
+    uow0 = decisions[0][1]
+    db, session = uow0.db, uow0.session
+    placed_by = [(d, uow, d.workshop_id if d.status.value == "accepted" else None) for d, uow in decisions]
+    new_ids = sorted({voter_id(d.participant_id, ws) for d, _, ws in placed_by if ws})
+    ballots = {v["_id"]: v async for v in db.voters.find(
+        {"registration_id": {"$in": sorted({d.registration_id for d, _ in decisions})}}, session=session)}
+    if new_ids:
+        ballots.update({v["_id"]: v async for v in db.voters.find({"_id": {"$in": new_ids}}, session=session)})
+    workshops = sorted({ws for _, _, ws in placed_by if ws})
+    found = {s["_id"]: s async for s in db.workshop_state.find({"_id": {"$in": workshops}}, session=session)} if workshops else {}
+    store = CaptureStore(db, session)
+    key = await voting_key(db) if workshops else b""
+    writes: list[UpdateOne] = []
+    for decision, uow, placed in placed_by:
+        for ballot in ballots.values():
+            if ballot.get("registration_id") == decision.registration_id and ballot["workshop_id"] != placed and ballot.get("active"):
+                ballot["active"] = False
+                writes.append(UpdateOne({"_id": ballot["_id"]}, {"$set": {"active": False}}))
+        if not placed:
+            continue
+        voter = voter_id(decision.participant_id, placed)
+        before = ballots.get(voter)
+        doc = {"_id": voter, "token_hash": token_hash(voting_token(key, voter)), "participant_id": decision.participant_id,
+               "registration_id": decision.registration_id, "workshop_id": placed, "forum_id": decision.forum_id,
+               "language": decision.language.value}
+        writes.append(UpdateOne({"_id": voter}, {"$set": {**doc, "active": True}, "$setOnInsert": {"dots_used": 0}}, upsert=True))
+        ballots[voter] = {**(before or {"dots_used": 0}), **doc, "active": True}
+        state = store.state_of(placed, found.get(placed))
+        if state.get("voting_open") and not state.get("voting_closed") and not (before and before.get("active")):
+            request = link_request(base_url, key, doc, state["dots"])
+            uow.emit("notification.requested", subject=request.recipient_id, data=request)
+    if writes:
+        await db.voters.bulk_write(writes, ordered=True, session=session)
 
 
 async def set_dots(runtime: ServiceRuntime, workshop_id: str, dots: int) -> None:
