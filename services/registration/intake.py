@@ -21,7 +21,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared import keyring, pii
 from shared.events import utcnow
-from shared.events.catalogue import ForumConfigured, WorkshopConfigured
+from shared.events.catalogue import ForumConfigured
 from shared.events.registrations import RegistrationSubmitted
 from shared.store import UnitOfWork, run_together
 
@@ -115,14 +115,15 @@ class Intake:
 
     async def _check(self, store: RegistrationStore, batch: list[_Request]) -> list[tuple[_Request, ForumConfigured]]:
         """Each request against its forum (read once per batch) and its invitation; misfits get their 422 now."""
-        fora: dict[str | None, tuple[ForumConfigured | None, list[WorkshopConfigured]]] = {}
+        named = {r.body.forum_id for r in batch if r.body.forum_id}
+        found = await store.get_fora(named) if named else {}
+        if any(not r.body.forum_id for r in batch) and (default := await store.default_forum()) is not None:
+            found[""] = default
+        workshops_of = await store.workshops_of({f.forum_id for f in found.values()}) if found else {}
         now, checked = self.clock.now(), []
         for request in batch:
-            key = request.body.forum_id
-            if key not in fora:
-                forum = await (store.get_forum(key) if key else store.default_forum())
-                fora[key] = (forum, await store.workshops(forum.forum_id) if forum else [])
-            forum, workshops = fora[key]
+            forum = found.get(request.body.forum_id or "")
+            workshops = workshops_of.get(forum.forum_id, []) if forum else []
             try:
                 check_against_forum(request.body, forum, workshops, now)
                 request.invitation = await invitations.check_invitation(store.db, forum.forum_id, request.body)  # type: ignore[union-attr]

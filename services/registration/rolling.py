@@ -60,7 +60,7 @@ async def decide_batch(batch: Batch) -> None:
     uow0 = batch[0][1]
     store = RegistrationStore(uow0.db)
     regs = await store.get_many([e.data.registration_id for e, _ in batch], uow0.session)
-    fora = {f: await store.get_forum(f, uow0.session) for f in {e.data.forum_id for e, _ in batch}}
+    fora = await store.get_fora({e.data.forum_id for e, _ in batch}, uow0.session)
     todo = [(regs[e.data.registration_id], uow) for e, uow in batch
             if _undecided(regs.get(e.data.registration_id)) and _rolling(fora.get(e.data.forum_id))]
     # First come, first served: a batch spans partitions, so order it by submission time, not by offset.

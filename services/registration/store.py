@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
@@ -46,6 +47,19 @@ class RegistrationStore:
     async def get_forum(self, forum_id: str, session: Session = None) -> ForumConfigured | None:
         doc = await self.db.fora.find_one({"_id": forum_id}, {"_id": 0}, session=session)
         return ForumConfigured.model_validate(doc) if doc else None
+
+    async def get_fora(self, forum_ids: set[str], session: Session = None) -> dict[str, ForumConfigured]:
+        """Several fora in one read (by id)."""
+        cursor = self.db.fora.find({"_id": {"$in": sorted(forum_ids)}}, session=session)
+        return {d["_id"]: ForumConfigured.model_validate({k: v for k, v in d.items() if k != "_id"}) async for d in cursor}
+
+    async def workshops_of(self, forum_ids: set[str], session: Session = None) -> dict[str, list[WorkshopConfigured]]:
+        """The current workshops of several fora in one read, in their order."""
+        found: dict[str, list[WorkshopConfigured]] = {f: [] for f in forum_ids}
+        cursor = self.db.workshops.find({"forum_id": {"$in": sorted(forum_ids)}, "removed": {"$ne": True}}, session=session)
+        for d in sorted([d async for d in cursor], key=lambda d: d["number"]):
+            found[d["forum_id"]].append(WorkshopConfigured.model_validate(_config(d)))
+        return found
 
     async def default_forum(self) -> ForumConfigured | None:
         """The open forum (the earliest by start date when several are open)."""
@@ -203,16 +217,27 @@ class RegistrationStore:
         return [d async for d in cursor]
 
     async def same_organisations(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-        """Registrations per (forum, organisation) for the near-duplicate check.
+        """Registrations per (forum, organisation) for the near-duplicate check (at most 200 each).
 
-        One index lookup per pair: a single query with `$in` on both fields reads their cross
-        product (measured on SecantusDB: 1.9 s for 64 pairs in 20,000 registrations, 42 ms this way).
+        One query per forum, with the organisations as `$in`, all at once. A single query with
+        `$in` on both fields would read their cross product (measured on SecantusDB: 1.9 s for
+        64 pairs in 20,000 registrations, 42 ms with one query per pair).
         """
-        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for forum_id, org_key in sorted(pairs):
-            cursor = self.db.registrations.find({"forum_id": forum_id, "org_key": org_key},
-                                                {"forum_id": 1, "org_key": 1, "first_name": 1, "last_name": 1, "status": 1}).limit(200)
-            found[(forum_id, org_key)] = [d async for d in cursor]
+        by_forum: dict[str, set[str]] = {}
+        for forum_id, org_key in pairs:
+            by_forum.setdefault(forum_id, set()).add(org_key)
+
+        async def of_forum(forum_id: str, org_keys: set[str]) -> list[dict[str, Any]]:
+            cursor = self.db.registrations.find({"forum_id": forum_id, "org_key": {"$in": sorted(org_keys)}},
+                                                {"forum_id": 1, "org_key": 1, "first_name": 1, "last_name": 1, "status": 1})
+            return [d async for d in cursor]
+
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {pair: [] for pair in pairs}
+        for docs in await asyncio.gather(*[of_forum(f, orgs) for f, orgs in sorted(by_forum.items())]):
+            for d in docs:
+                same = found[(d["forum_id"], d["org_key"])]
+                if len(same) < 200:
+                    same.append(d)
         return found
 
     async def insert_many(self, docs: list[dict[str, Any]], session: Session) -> None:
