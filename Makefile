@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test bench soak docs clean install unit
+.PHONY: up test bench bench-ladder soak docs clean install unit
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ unit: $(STAMP)
 ## Benchmarks: ratios against the bare bus-and-store floor, measured in one run.
 bench: $(STAMP)
 	$(PY) -m tests.bench
+
+## The same bench scenario at several commits, one after the other (REVS="a b c"; BENCH_FLOW_N default 2000).
+bench-ladder: $(STAMP)
+	$(PY) -m tests.bench.ladder $(REVS)
 
 ## Fault campaign (SIGKILL each service, restart the store) and sustained load with memory sampled (~15 min).
 soak: $(STAMP)
