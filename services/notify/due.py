@@ -25,12 +25,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from pymongo import ASCENDING
 
 
+log = structlog.get_logger()
 MIN_WIDTH = timedelta(milliseconds=10)
 MAX_WIDTH = timedelta(hours=1)
 
@@ -118,3 +121,14 @@ class DueClaims:
         cursor = self.collection.find({"status": "pending", "next_attempt_at": {"$gte": low, "$lte": high}},
                                       {"next_attempt_at": 1}).sort("next_attempt_at", ASCENDING).limit(self.batch)
         return [(d["_id"], d["next_attempt_at"]) async for d in cursor]
+
+
+async def drain_forever(send_one: Callable[[], Awaitable[bool]], poll_s: float, error_event: str) -> None:
+    """A sending worker's loop: send while something is due, then wait a poll interval; outages are logged, not fatal."""
+    while True:
+        try:
+            while await send_one():
+                pass
+        except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
+            log.warning(error_event, error=type(exc).__name__)
+        await asyncio.sleep(poll_s)

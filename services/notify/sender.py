@@ -31,7 +31,7 @@ from shared.store import AlreadyProcessed, UnitOfWork, run_together
 
 from .compose import build_message, mail_context
 from .domain import is_permanent, next_attempt_at
-from .due import DueClaims
+from .due import DueClaims, drain_forever
 from .settings import NotifySettings
 from .store import NotifyStore
 
@@ -147,13 +147,7 @@ class MailSender:
 
     async def _worker(self) -> None:
         connection = SmtpConnection(self.settings)
-        while True:
-            try:
-                while await self.send_one(connection):
-                    pass
-            except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
-                log.warning("mail.loop_error", error=type(exc).__name__)
-            await asyncio.sleep(self.settings.mail_poll_interval_s)
+        await drain_forever(lambda: self.send_one(connection), self.settings.mail_poll_interval_s, "mail.loop_error")
 
     async def release_known_recipients(self) -> None:
         """Safety net for the race where a decision and the person's registration (or key) were handled at once."""

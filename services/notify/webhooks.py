@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -20,7 +19,7 @@ from shared.store import UnitOfWork
 
 from .domain import next_attempt_at
 from .settings import NotifySettings
-from .due import DueClaims
+from .due import DueClaims, drain_forever
 
 log = structlog.get_logger()
 SIGNATURE_HEADER = "Themenforum-Signature"
@@ -112,13 +111,7 @@ class WebhookSender:
                                                              {"$set": {"status": "pending", "next_attempt_at": utcnow()}})
         async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s, follow_redirects=False) as client:
             try:
-                while True:
-                    try:
-                        while await self.send_one(client):
-                            pass
-                    except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
-                        log.warning("webhook.loop_error", error=type(exc).__name__)
-                    await asyncio.sleep(self.settings.webhook_poll_interval_s)
+                await drain_forever(lambda: self.send_one(client), self.settings.webhook_poll_interval_s, "webhook.loop_error")
             finally:
                 with contextlib.suppress(Exception):
                     await self.due.release()
