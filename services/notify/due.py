@@ -36,6 +36,7 @@ from pymongo import ASCENDING
 log = structlog.get_logger()
 MIN_WIDTH = timedelta(milliseconds=10)
 MAX_WIDTH = timedelta(hours=1)
+HELD_TOO_LONG = timedelta(seconds=10)  # well inside the stale-claim limit (MAIL_STALE_AFTER_S, 60 s by default)
 
 
 class DueClaims:
@@ -58,13 +59,24 @@ class DueClaims:
         took) and handed out from memory; `release()` gives back what was not handed out.
         """
         async with self._refill:  # one reader refills for all the workers sharing this view
-            while not self.claimed:
-                if not self.candidates and not await self._read(now):
-                    return None
-                ids = [self.candidates.popleft() for _ in range(min(self.claim_batch, len(self.candidates)))]
-                self.claimed.extend(await self._claim_many(ids, now))
-                # None taken: another instance was faster, or they were rescheduled. Read on.
-            return self.claimed.popleft()
+            while True:
+                while not self.claimed:
+                    if not self.candidates and not await self._read(now):
+                        return None
+                    ids = [self.candidates.popleft() for _ in range(min(self.claim_batch, len(self.candidates)))]
+                    self.claimed.extend(await self._claim_many(ids, now))
+                    # None taken: another instance was faster, or they were rescheduled. Read on.
+                doc = self.claimed.popleft()
+                if now - doc["claimed_at"] <= HELD_TOO_LONG or await self._restamp(doc, now):
+                    return doc
+                # Held so long that a stale-claim sweep gave it back: it is no longer ours.
+
+    async def _restamp(self, doc: dict[str, Any], now: datetime) -> bool:
+        """Renew a claim held in memory for a while (slow SMTP), so no stale-claim sweep hands it to another instance."""
+        result = await self.collection.update_one({"_id": doc["_id"], "status": "sending", "claim": doc["claim"]},
+                                                  {"$set": {"claimed_at": now}})
+        doc["claimed_at"] = now
+        return bool(result.modified_count)
 
     async def release(self) -> None:
         """Give back the claims not handed out (on stop): `sending` to `pending`, attempts as before."""

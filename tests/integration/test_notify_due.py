@@ -47,3 +47,31 @@ async def test_two_views_claim_every_due_delivery_once_including_stragglers_behi
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_a_claim_held_in_memory_is_renewed_and_one_a_stale_sweep_gave_back_is_not_handed_out(stack):
+    client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
+    db = client[f"due{uuid.uuid4().hex[:8]}"]
+    try:
+        await notify_store.ensure_indexes(db)
+        now = utcnow()
+        await db.deliveries.insert_many([{"_id": f"d-{i}", "status": "pending", "attempts": 0,
+                                          "next_attempt_at": now - timedelta(seconds=1)} for i in range(8)])
+        view = DueClaims(db.deliveries, claim_batch=8)
+        first = await view.claim(now)
+        assert first is not None and len(view.claimed) == 7  # seven more claimed, held in memory
+        later = now + timedelta(seconds=15)
+        renewed = await view.claim(later)  # held 15 s: its claim is renewed before it is handed out
+        assert (await db.deliveries.find_one({"_id": renewed["_id"]}))["claimed_at"] == later.replace(microsecond=later.microsecond // 1000 * 1000)
+        # A stale-claim sweep (another instance) gives the other six back; they must not be handed out on the old claim.
+        held = [d["_id"] for d in view.claimed]
+        await db.deliveries.update_many({"_id": {"$in": held}}, {"$set": {"status": "pending"}})
+        taken = [await view.claim(later) for _ in range(6)]
+        assert sorted(d["_id"] for d in taken) == sorted(held)
+        for doc in taken:
+            stored = await db.deliveries.find_one({"_id": doc["_id"]})
+            assert stored["status"] == "sending" and stored["claim"] == doc["claim"] and stored["attempts"] == 2
+        assert await view.claim(later) is None
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
