@@ -112,7 +112,9 @@ def _mail_check(stack: Stack, mongo: MongoClient, forum_id: str, answers: dict[s
     assert max(per_event.values()) == 1, "two decision mails for one decision"
     sent = {f"<{d['_id']}" for d in deliveries if d["status"] == "sent"}
     seen: Counter[str] = Counter()
-    emails = {a["email"].lower() for a in answers.values()}
+    # Everyone registered to the forum, not only those whose answer the client saw: a submission
+    # committed just before a SIGKILL is answered on retry as "existing", without its link.
+    emails = {d["email_lower"] for d in mongo.themenforum_registration.registrations.find({"forum_id": forum_id}, {"email_lower": 1})}
     for message in stack.mails():
         if str(message["To"]).lower() in emails:
             seen[str(message["Message-ID"]).split("@")[0]] += 1
