@@ -115,13 +115,5 @@ class CaptureStore:
     async def voter_by_token(self, token_hash: str) -> dict[str, Any] | None:
         return await self.db.voters.find_one({"token_hash": token_hash}, session=self.session)
 
-    async def open_ballot(self, doc: dict[str, Any]) -> None:
-        await self.db.voters.update_one({"_id": doc["_id"]}, {"$set": {**doc, "active": True}, "$setOnInsert": {"dots_used": 0}},
-                                        upsert=True, session=self.session)
-
     async def erase_ballots(self, participant_id: str) -> None:
         await self.db.voters.delete_many({"participant_id": participant_id}, session=self.session)
-
-    async def close_ballots(self, registration_id: str, except_workshop: str | None) -> None:
-        await self.db.voters.update_many({"registration_id": registration_id, "workshop_id": {"$ne": except_workshop}},
-                                         {"$set": {"active": False}}, session=self.session)

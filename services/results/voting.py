@@ -150,7 +150,6 @@ async def ballots_for_decisions(decisions: list[tuple[Any, UnitOfWork]], base_ur
         ballots.update({v["_id"]: v async for v in db.voters.find({"_id": {"$in": new_ids}}, session=session)})
     workshops = sorted({ws for _, _, ws in placed_by if ws})
     found = {s["_id"]: s async for s in db.workshop_state.find({"_id": {"$in": workshops}}, session=session)} if workshops else {}
-    store = CaptureStore(db, session)
     key = await voting_key(db) if workshops else b""
     writes: list[UpdateOne] = []
     for decision, uow, placed in placed_by:
@@ -167,7 +166,7 @@ async def ballots_for_decisions(decisions: list[tuple[Any, UnitOfWork]], base_ur
                "language": decision.language.value}
         writes.append(UpdateOne({"_id": voter}, {"$set": {**doc, "active": True}, "$setOnInsert": {"dots_used": 0}}, upsert=True))
         ballots[voter] = {**(before or {"dots_used": 0}), **doc, "active": True}
-        state = store.state_of(placed, found.get(placed))
+        state = CaptureStore.state_of(placed, found.get(placed))
         if state.get("voting_open") and not state.get("voting_closed") and not (before and before.get("active")):
             request = link_request(base_url, key, doc, state["dots"])
             uow.emit("notification.requested", subject=request.recipient_id, data=request)
