@@ -57,18 +57,39 @@ class Outbox:
     The document's `_id` is the cause (an event id or a request key), so it doubles as
     the idempotency record: a cause that is already in the outbox is not handled again.
     After commit the events are published; a relay publishes what a crash left behind.
+
+    What is still to publish is kept apart, in `outbox_pending` (one small document per record
+    that carries events, removed once they are on the bus), so that the outbox itself needs no
+    index but `_id`. On the embedded store every further index costs about as much as the
+    document on each insert and update (measured: 0.025 against 0.077 ms per insert, 0.14
+    against 0.20 ms per "published" mark), and most records (a consumer's processed events)
+    never carry an event.
     """
+
+    LEGACY_INDEX = "published_1_created_at_1"
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], publish: Publish, *, mark_delay_s: float = 0.1) -> None:
         self.collection = db["outbox"]
+        self.pending = db["outbox_pending"]
         self._publish = publish
         self.mark_delay_s = mark_delay_s
         self._to_mark: set[str] = set()
         self._marker: asyncio.Task[None] | None = None
 
     async def ensure_indexes(self) -> None:
-        """Indexes the relay needs."""
-        await self.collection.create_indexes([IndexModel([("published", ASCENDING), ("created_at", ASCENDING)])])
+        """Move a store written by the earlier layout (a `published` flag and its index) to the pending list."""
+        if self.LEGACY_INDEX not in await self.collection.index_information():
+            return
+        async for record in self.collection.find({"published": False}, {"created_at": 1}):
+            await self.pending.update_one({"_id": record["_id"]}, {"$setOnInsert": {"created_at": record["created_at"]}},
+                                          upsert=True)
+        await self.collection.drop_index(self.LEGACY_INDEX)
+
+    async def insert(self, records: list[dict[str, Any]], session: AsyncClientSession) -> None:
+        """Store records (and their place on the pending list when they carry events) inside the transaction."""
+        await self.collection.insert_many(records, ordered=True, session=session)
+        if pending := [{"_id": r["_id"], "created_at": r["created_at"]} for r in records if r["events"]]:
+            await self.pending.insert_many(pending, ordered=True, session=session)
 
     async def seen(self, cause: str, session: AsyncClientSession | None = None) -> dict[str, Any] | None:
         """The outbox record of a cause, if it was processed."""
@@ -78,38 +99,47 @@ class Outbox:
         """The outbox records of those causes that were processed (one query)."""
         return {r["_id"]: r async for r in self.collection.find({"_id": {"$in": causes}})}
 
+    async def unpublished(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Those of the records whose events are not known to be on the bus yet."""
+        ids = [r["_id"] for r in records if r.get("events")]
+        if not ids:
+            return []
+        waiting = {d["_id"] async for d in self.pending.find({"_id": {"$in": ids}}, {"_id": 1})}
+        return [r for r in records if r["_id"] in waiting]
+
     async def publish_record(self, record: dict[str, Any]) -> None:
-        """Publish a record's events in order, then mark it published."""
+        """Publish a record's events in order, then take it off the pending list."""
         await self.publish_records([record])
 
     async def publish_records(self, records: list[dict[str, Any]]) -> None:
-        """Publish the events of many records (in order per key), then mark them all published."""
+        """Publish the events of many records (in order per key), then take them all off the pending list."""
         items = [item for record in records for item in record["events"]]
         if items:
             await self._publish_many([(i["topic"], i["key"], i["value"].encode(), {"ce_type": i["type"]}) for i in items])
-        self._to_mark.update(r["_id"] for r in records if not r.get("published"))
+        self._to_mark.update(r["_id"] for r in records)
         if self._to_mark and (self._marker is None or self._marker.done()):
             self._marker = asyncio.create_task(self._mark_soon(), name="outbox-mark")
 
     async def _mark_soon(self) -> None:
-        """Mark published records in one write per short interval, not one per unit of work.
+        """Take published records off the pending list in one write per short interval, not one per unit of work.
 
-        Until marked, a record is published again only by the relay, which takes records older than
+        Until then a record is published again only by the relay, which takes records older than
         a few seconds; consumers drop the repeat by event id. So the delay costs nothing but a
         possible repeat after a crash, which the outbox allows anyway.
         """
         await asyncio.sleep(self.mark_delay_s)
         await self.flush_marks()
 
-    async def flush_marks(self) -> None:
-        """Mark every record published so far (also called on stop)."""
+    async def flush_marks(self) -> bool:
+        """Take every record published so far off the pending list (also called on stop); False if that failed."""
         while self._to_mark:
             ids, self._to_mark = sorted(self._to_mark), set()
             try:
-                await self.collection.update_many({"_id": {"$in": ids}}, {"$set": {"published": True}})
-            except Exception as exc:  # noqa: BLE001 - left unmarked, the relay publishes them again
+                await self.pending.delete_many({"_id": {"$in": ids}})
+            except Exception as exc:  # noqa: BLE001 - left pending, the relay publishes them again
                 log.warning("outbox.mark_failed", count=len(ids), error=type(exc).__name__)
-                return
+                return False
+        return True
 
     async def _publish_many(self, messages: list[tuple[str, str, bytes, dict[str, str]]]) -> None:
         send_many = getattr(self._publish, "send_many", None)
@@ -119,16 +149,25 @@ class Outbox:
         for message in messages:
             await self._publish(*message)
 
-    async def relay_pending(self, *, older_than: timedelta = timedelta(0)) -> int:
-        """Publish every record a crash or a bus failure left unpublished."""
+    async def relay_pending(self, *, older_than: timedelta = timedelta(0), batch: int = 500) -> int:
+        """Publish every record a crash or a bus failure left unpublished, oldest first.
+
+        The pending list holds only what is in flight (a few hundred records under a rush), so it
+        is read without an index of its own; after a long bus outage it is read in batches.
+        """
         cutoff = utcnow() - older_than
         count = 0
-        async for record in self.collection.find({"published": False, "created_at": {"$lte": cutoff}}).sort(
-            "created_at", ASCENDING
-        ):
-            await self.publish_record(record)
-            count += 1
-        return count
+        while True:
+            due = [d async for d in self.pending.find({"created_at": {"$lte": cutoff}}).sort("created_at", ASCENDING)
+                   .limit(batch)]
+            if not due:
+                return count
+            found = {r["_id"]: r async for r in self.collection.find({"_id": {"$in": [d["_id"] for d in due]}})}
+            # A record emptied by erasure (or gone) has nothing left to publish; it leaves the list all the same.
+            await self.publish_records([found.get(d["_id"], {"_id": d["_id"], "events": []}) for d in due])
+            count += len(due)
+            if not await self.flush_marks() or len(due) < batch:
+                return count
 
 
 class UnitOfWork:
@@ -170,8 +209,8 @@ class UnitOfWork:
         """
         record = await self.outbox.seen(self.cause)
         if record is not None:
-            if not record.get("published"):
-                await self.outbox.publish_record(record)
+            if leftovers := await self.outbox.unpublished([record]):
+                await self.outbox.publish_records(leftovers)
             raise AlreadyProcessed(self.cause)
 
         result: Any = None
@@ -182,7 +221,7 @@ class UnitOfWork:
             self.session, self.events = session, []
             result = await work(self)
             record = self._record()
-            await self.outbox.collection.insert_one(record, session=session)
+            await self.outbox.insert([record], session)
 
         async with self.client.start_session() as session:
             try:
@@ -203,7 +242,6 @@ class UnitOfWork:
         return {
             "_id": self.cause,
             "created_at": utcnow(),
-            "published": not self.events,
             "events": [
                 {"topic": CATALOGUE[e.type].topic, "key": e.subject, "type": e.type, "value": encode(e).decode()}
                 for e in self.events
@@ -230,7 +268,7 @@ async def run_together(client: AsyncMongoClient[dict[str, Any]], outbox: Outbox,
             uow.session, uow.events = session, []
         await work()
         records[:] = [uow.record() for uow in units]
-        await outbox.collection.insert_many(records, ordered=True, session=session)
+        await outbox.insert(records, session)
 
     async with client.start_session() as session:
         await session.with_transaction(callback)

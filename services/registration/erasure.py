@@ -37,7 +37,7 @@ async def anonymise_registrations(uow: UnitOfWork, ids: list[str]) -> None:
         **ANONYMISED, "email_lower": f"erased:{i}", "erased": True, "erased_at": at}}) for i in ids], session=uow.session)
     # Published intake events carried the person's data; the outbox keeps no copy of them.
     await uow.db.outbox.update_many({"_id": {"$in": [f"registration:{i}" for i in ids]}},
-                                    {"$set": {"events": [], "published": True}}, session=uow.session)
+                                    {"$set": {"events": []}}, session=uow.session)
 
 
 async def forget_invitations(uow: UnitOfWork, invitation_ids: list[str], requested_by: str) -> None:

@@ -1,0 +1,115 @@
+"""The outbox against the real store: what carries events waits on the pending list until it is on the bus."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from pymongo import ASCENDING, AsyncMongoClient
+
+from shared.events import utcnow
+from shared.events.participants import ParticipantErased
+from shared.store import AlreadyProcessed, Outbox, UnitOfWork
+
+
+class Bus:
+    """Records what the outbox publishes; `down` makes every publish fail like an unreachable broker."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.down = False
+
+    async def __call__(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        if self.down:
+            raise ConnectionError("bus unreachable")
+        self.sent.append((topic, key))
+
+
+@pytest.fixture
+async def env(stack):
+    client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
+    db = client[f"outbox{uuid.uuid4().hex[:8]}"]
+    bus = Bus()
+    outbox = Outbox(db, bus, mark_delay_s=0.01)
+    await outbox.ensure_indexes()
+    yield client, db, outbox, bus
+    await client.drop_database(db.name)
+    await client.close()
+
+
+def _unit(client: Any, db: Any, outbox: Outbox, cause: str) -> UnitOfWork:
+    return UnitOfWork(client, db, outbox, cause=cause, source="test")
+
+
+def _erased(person: str) -> ParticipantErased:
+    return ParticipantErased(participant_id=person, service="test")
+
+
+def _emitting(person: str):
+    """Work that changes state and emits one event keyed by `person`."""
+    async def work(uow: UnitOfWork) -> None:
+        await uow.db.state.insert_one({"_id": person}, session=uow.session)
+        uow.emit("participant.erased", subject=person, data=_erased(person))
+    return work
+
+
+async def _pending(outbox: Outbox) -> list[str]:
+    return sorted([d["_id"] async for d in outbox.pending.find()])
+
+
+async def test_published_records_leave_the_pending_list_and_silent_ones_never_join_it(env):
+    client, db, outbox, bus = env
+    await _unit(client, db, outbox, "cause:a").run(_emitting("f-a"))
+
+    async def silent(uow: UnitOfWork) -> None:
+        await uow.db.state.insert_one({"_id": "quiet"}, session=uow.session)
+
+    await _unit(client, db, outbox, "cause:b").run(silent)
+    assert bus.sent == [("forum.participants", "f-a")]
+    assert await outbox.collection.count_documents({}) == 2  # both causes are idempotency records
+    await outbox.flush_marks()
+    assert await _pending(outbox) == []
+    assert await outbox.collection.index_information() == {"_id_": {"v": 2, "key": [("_id", 1)]}}
+
+
+async def test_a_record_left_by_a_bus_failure_is_relayed_once_and_a_repeated_cause_republishes_it(env):
+    client, db, outbox, bus = env
+    bus.down = True
+    with pytest.raises(ConnectionError):
+        await _unit(client, db, outbox, "cause:c").run(_emitting("f-c"))  # committed, not published
+    assert await db.state.find_one({"_id": "f-c"}) is not None
+    assert await _pending(outbox) == ["cause:c"]
+    bus.down = False
+    with pytest.raises(AlreadyProcessed):  # the same cause again: not handled twice, but its events go out now
+        await _unit(client, db, outbox, "cause:c").run(_emitting("f-c"))
+    assert bus.sent == [("forum.participants", "f-c")]
+    await outbox.flush_marks()
+    assert await _pending(outbox) == []
+    assert await outbox.relay_pending() == 0 and bus.sent == [("forum.participants", "f-c")]
+
+
+async def test_the_relay_publishes_in_creation_order_in_batches(env):
+    client, db, outbox, bus = env
+    bus.down = True
+    for n in range(7):
+        with pytest.raises(ConnectionError):
+            await _unit(client, db, outbox, f"cause:{n}").run(_emitting(f"f-{n}"))
+    bus.down = False
+    assert await outbox.relay_pending(batch=3) == 7
+    assert bus.sent == [("forum.participants", f"f-{n}") for n in range(7)]
+    assert await _pending(outbox) == []
+
+
+async def test_a_store_of_the_earlier_layout_is_moved_to_the_pending_list(env):
+    client, db, outbox, bus = env
+    await outbox.collection.create_index([("published", ASCENDING), ("created_at", ASCENDING)])
+    record = _unit(client, db, outbox, "legacy:1")
+    record.emit("participant.erased", subject="f-old", data=_erased("f-old"))
+    await outbox.collection.insert_many([{**record.record(), "published": False},
+                                         {"_id": "legacy:2", "created_at": utcnow(), "events": [], "published": True}])
+    await outbox.ensure_indexes()
+    assert Outbox.LEGACY_INDEX not in await outbox.collection.index_information()
+    assert await _pending(outbox) == ["legacy:1"]
+    assert await outbox.relay_pending() == 1 and bus.sent == [("forum.participants", "f-old")]
+    assert await _pending(outbox) == []
