@@ -21,7 +21,7 @@ from pathlib import Path
 from shared.testing import Stack
 
 from . import floor, slice as slice_bench
-from .common import Result
+from .common import Result, processes
 
 
 def _fmt(value: float | None) -> str:
@@ -45,7 +45,7 @@ async def run(stack: Stack) -> list[Result]:
     only = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
     results = [await floor.kafka_produce_consume(stack, n), await floor.mongo_insert_many(stack, n)]
     if not only or "scenario_flow" in only:
-        results.append(await floor.flow_floor(stack, int(os.environ.get("BENCH_FLOW_N", 20000))))
+        results += await floor.flow_floor(stack, int(os.environ.get("BENCH_FLOW_N", 20000)))
     if not only or "slice" in only:
         results += await slice_bench.registrations_to_acknowledgement(stack, int(os.environ.get("BENCH_SLICE_N", 300)))
     package = Path(__file__).parent
@@ -58,13 +58,6 @@ async def run(stack: Stack) -> list[Result]:
         except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
             results.append(Result(f"{info.name}: FAILED ({type(exc).__name__}: {exc})"[:160], 0, 0))
     return results
-
-
-def processes(stack: Stack) -> dict[str, int]:
-    """Current pid of every process of the stack (a restarted service has a new one)."""
-    pids = {name: child.proc.pid for name, child in stack.services.items() if child.proc}
-    pids.update({"kafka (Tansu)": stack.kafka.proc.pid, "mongodb (SecantusDB)": stack.mongodb.proc.pid})
-    return pids
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -111,6 +104,7 @@ def main() -> None:
         stack.stop()
     floors = {"kafka": results[0], "mongo": results[1], "kafka_produce_consume": results[0], "mongo_insert_many": results[1]}
     floors.update({"flow_floor": r for r in results if r.scenario.startswith("flow_floor")})
+    floors.update({r.scenario: r for r in results if r.scenario.startswith("cpu floor:")})
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
     report = "\n".join([
         f"Benchmark run {time.strftime('%Y-%m-%d %H:%M', time.gmtime(started))} UTC on {machine}",

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from shared.testing import Stack
 
-from .common import Result
+from .common import CpuWindow, Result
 
 
 async def kafka_produce_consume(stack: Stack, n: int) -> Result:
@@ -65,14 +65,17 @@ async def mongo_insert_many(stack: Stack, n: int) -> Result:
                   note="latency per batch of 500")
 
 
-async def flow_floor(stack: Stack, n: int, batch: int = 200) -> Result:
+FLOOR_PROCESSES = ("kafka (Tansu)", "mongodb (SecantusDB)", CpuWindow.BENCH)  # the services idle meanwhile
+
+
+async def flow_floor(stack: Stack, n: int, batch: int = 200) -> list[Result]:
     """The registration flow's hops and writes with no domain logic: the ratio's denominator for the flow rows.
 
     Intake writes each registration and its outbox record in bulk and produces it; a decider
     consumes, writes one update and one outbox record per message in bulk and produces the
     decision; three projectors (as agenda, results and notify) consume both topics and write
     one upsert and one processed-record per message in bulk. Time until all three have every
-    decision.
+    decision. Also the CPU each process spent per registration (the bench client plays every stage).
     """
     from pymongo import UpdateOne
 
@@ -120,6 +123,7 @@ async def flow_floor(stack: Stack, n: int, batch: int = 200) -> Result:
         await consumer.stop()
 
     stages = [asyncio.create_task(decide())] + [asyncio.create_task(project(name)) for name in done]
+    cpu = CpuWindow(stack)
     started = time.perf_counter()
     for start in range(0, n, batch):
         keys = [f"{run}-{i}" for i in range(start, min(n, start + batch))]
@@ -128,8 +132,9 @@ async def flow_floor(stack: Stack, n: int, batch: int = 200) -> Result:
         await asyncio.gather(*[await producer.send(submitted, b"x" * 900, key=k.encode()) for k in keys])
     await asyncio.wait_for(asyncio.gather(*stages), 1200)
     elapsed = time.perf_counter() - started
+    used = [row for row in cpu.rows("cpu floor", n) if row.scenario.split(": ", 1)[1] in FLOOR_PROCESSES]
     await producer.stop()
     await client.drop_database(db.name)
     await client.close()
-    return Result("flow_floor: same hops and bulk writes, no domain logic", n, elapsed, [], "registrations",
-                  note="intake, decider and 3 projectors; 16 writes per registration")
+    return [Result("flow_floor: same hops and bulk writes, no domain logic", n, elapsed, [], "registrations",
+                   note="intake, decider and 3 projectors; 16 writes per registration"), *used]

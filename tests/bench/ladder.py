@@ -7,7 +7,7 @@ virtualenv (`python -m` puts the worktree first on the path, ahead of the editab
 this checkout's bench code (`tests/bench/`), so every commit is measured with the same instrument.
 Environment: LADDER_ONLY (scenario modules, default scenario_flow), BENCH_FLOW_N (default 2000
 here) and every other BENCH_ variable, passed through. Prints one table: the rows whose label
-starts with "flow:" or "store:", one column per commit.
+starts with "flow:", "store:" or "cpu" (milliseconds of CPU per registration), one column per commit.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROW = re.compile(r"^\| ((?:flow|store|flow_floor)[^|]*?) \| ([^|]*) \| ([^|]*) \| ([^|]*) \| ([^|]*) \|")
+ROW = re.compile(r"^\| ((?:flow|store|flow_floor|cpu)[^|]*?) \| ([^|]*) \| ([^|]*) \| ([^|]*) \| ([^|]*) \|(?: [^|]* \| ([^|]*) \|)?")
 
 
 def bench_at(rev: str) -> dict[str, str]:
@@ -41,7 +41,10 @@ def bench_at(rev: str) -> dict[str, str]:
             rows = {}
             for line in done.stdout.splitlines():
                 if (m := ROW.match(line)):
-                    label, _n, rate, _p50, p99 = (x.strip() for x in m.groups())
+                    label, _n, rate, _p50, p99, note = ((x or "").strip() for x in m.groups())
+                    if label.startswith("cpu"):  # the CPU rows: milliseconds per registration, from the note
+                        rows[label] = note.split(" ms")[0] + " ms"
+                        continue
                     rows[label.split(" (")[0]] = rate + (f" (p99 {p99} ms)" if p99 not in ("–", "") else "")
             return rows
         finally:

@@ -22,7 +22,7 @@ from shared.testing import Stack
 from tests.conftest import person
 from tests.integration.selection_support import seeded_copy
 
-from .common import Result
+from .common import CpuWindow, Result
 
 GROUPS = ["company", "research", "municipality", "chamber", "finance", "civil_society"]
 
@@ -150,6 +150,7 @@ async def run(stack: Stack) -> list[Result]:
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
     flow = _Flow(client, list(fora))
     try:
+        cpu = CpuWindow(stack)
         seconds, latencies, _ = await _post_all(stack, _bodies(fora, n, 1), concurrency)
         intake = Result(f"flow: HTTP intake, {concurrency} concurrent", n, seconds, latencies, "req", floor="flow_floor")
         began = time.perf_counter() - seconds
@@ -161,8 +162,9 @@ async def run(stack: Stack) -> list[Result]:
         await _wait(flow.notify, n)
         whole = Result("flow: whole flow (decision, agenda, reporting, notification recorded)", n,
                        time.perf_counter() - began, [], "registrations", floor="flow_floor")
+        used = cpu.rows("cpu flow", n, floor_prefix="cpu floor")  # the mails still going out are not counted
         paced = await _paced(stack, client, fora, max(50.0, 0.8 * decisions.throughput), min(n, 4000))
-        return [intake, decisions, whole, *paced]
+        return [intake, decisions, whole, *paced, *used]
     finally:
         await client.close()
 
