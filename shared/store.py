@@ -47,6 +47,14 @@ async def update_then_read(collection: Any, query: dict[str, Any], update: dict[
     return await collection.find_one({"_id": query["_id"]}, projection, session=session)
 
 
+async def retire_indexes(collection: Any, names: tuple[str, ...]) -> None:
+    """Drop indexes an earlier version created that nothing queries any more (each one costs on every write)."""
+    existing = await collection.index_information()
+    for name in names:
+        if name in existing:
+            await collection.drop_index(name)
+
+
 class AlreadyProcessed(Exception):
     """The event behind this unit of work was handled before."""
 

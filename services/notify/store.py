@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.events import utcnow
-from shared.store import update_then_read
+from shared.store import retire_indexes, update_then_read
 
 Session = AsyncClientSession | None
 
@@ -22,8 +22,10 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
         IndexModel([("created_at", DESCENDING)]),
         IndexModel([("recipient_id", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("cause_event_id", ASCENDING)]),
     ])
+    # Nothing looks deliveries up by their cause (the id derives from it); a delivery is written three
+    # times (queued, claimed, sent), and each index costs on every write.
+    await retire_indexes(db.deliveries, ("cause_event_id_1",))
     await db.decisions.create_indexes([
         IndexModel([("workshop_id", ASCENDING), ("status", ASCENDING)]),
         IndexModel([("forum_id", ASCENDING), ("status", ASCENDING)]),

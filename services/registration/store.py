@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.events import utcnow
 from shared.events.catalogue import ForumConfigured, ForumStatus, WorkshopConfigured
 from shared.events.common import ActorGroup
-from shared.store import update_then_read
+from shared.store import retire_indexes, update_then_read
 
 from .selection import Candidate, WorkshopFill
 
@@ -37,10 +37,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([("forum_id", ASCENDING), ("org_key", ASCENDING)]),
         ]
     )
-    existing = await db.registrations.index_information()
-    for name in RETIRED_INDEXES:
-        if name in existing:
-            await db.registrations.drop_index(name)
+    await retire_indexes(db.registrations, RETIRED_INDEXES)
     await db.workshops.create_indexes([IndexModel([("forum_id", ASCENDING), ("number", ASCENDING)])])
     await db.fora.create_indexes([IndexModel([("status", ASCENDING)])])
 
