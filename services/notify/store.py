@@ -23,9 +23,10 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
         IndexModel([("created_at", DESCENDING)]),
         IndexModel([("recipient_id", ASCENDING), ("status", ASCENDING)]),
     ])
-    # Nothing looks deliveries up by their cause (the id derives from it); a delivery is written three
-    # times (queued, claimed, sent), and each index costs on every write.
-    await retire_indexes(db.deliveries, ("cause_event_id_1",))
+    # Nothing looks deliveries up by their cause (the id derives from it), and `recipient_id` alone (an
+    # early version's index) is the prefix of the one above; a delivery is written three times (queued,
+    # claimed, sent), and each index costs on every write.
+    await retire_indexes(db.deliveries, ("cause_event_id_1", "recipient_id_1"))
     await db.decisions.create_indexes([
         IndexModel([("workshop_id", ASCENDING), ("status", ASCENDING)]),
         IndexModel([("forum_id", ASCENDING), ("status", ASCENDING)]),
