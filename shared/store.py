@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -91,7 +91,7 @@ class Outbox:
         async for record in self.collection.find({"published": False}, {"created_at": 1}):
             await self.pending.update_one({"_id": record["_id"]}, {"$setOnInsert": {"created_at": record["created_at"]}},
                                           upsert=True)
-        await self.collection.drop_index(self.LEGACY_INDEX)
+        await retire_indexes(self.collection, (self.LEGACY_INDEX,))
 
     async def insert(self, records: list[dict[str, Any]], session: AsyncClientSession) -> None:
         """Store records (and their place on the pending list when they carry events) inside the transaction."""

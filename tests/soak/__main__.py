@@ -32,7 +32,8 @@ from pymongo import MongoClient
 
 from shared import embedded
 from shared.testing import Stack, eventually
-from tests.bench.__main__ import RssSampler, processes
+from tests.bench.__main__ import RssSampler
+from tests.bench.common import processes
 from tests.bench.scenario_flow import _bodies, _fora, _post_all
 from tests.integration.selection_support import seeded_copy
 from tests.integration.test_selection_load import bodies, check_invariants, second_wave, submit_all
