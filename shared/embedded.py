@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 BIN_DIR = Path(sys.executable).parent
+PATCHED_SECANTUS = Path(__file__).resolve().parents[1] / "deploy" / "embedded" / "secantusd_patched.py"
 
 
 def free_port() -> int:
@@ -133,10 +134,14 @@ def secantus(port: int, data_dir: Path, log_path: Path | None = None) -> Child:
     exe = shutil.which("secantusd-py", path=str(BIN_DIR)) or shutil.which("secantusd-py")
     if exe is None:
         raise FileNotFoundError("secantusd-py not found: install the `embedded` extra (secantusdb)")
+    # The same server with two fixes for transactions under concurrency (see that file, GPL-2.0-only
+    # like SecantusDB, run as a separate program): without them every process stalled for 5-20 s
+    # once or twice a minute under load.
+    command = [sys.executable, str(PATCHED_SECANTUS)] if PATCHED_SECANTUS.exists() else [exe]
     # Standalone: no oplog. Nothing here reads change streams, and the oplog costs a BSON encode and a
     # table write per changed document (about a third of a single-index update, measured) plus its
     # pruning; multi-document transactions work the same without it.
-    return Child("mongodb", [exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data_dir),
+    return Child("mongodb", [*command, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data_dir),
                              "--log-level", "WARNING", "--standalone"], port, log_path=log_path)
 
 
