@@ -134,9 +134,9 @@ def secantus(port: int, data_dir: Path, log_path: Path | None = None) -> Child:
     exe = shutil.which("secantusd-py", path=str(BIN_DIR)) or shutil.which("secantusd-py")
     if exe is None:
         raise FileNotFoundError("secantusd-py not found: install the `embedded` extra (secantusdb)")
-    # The same server with two fixes for transactions under concurrency (see that file, GPL-2.0-only
-    # like SecantusDB, run as a separate program): without them every process stalled for 5-20 s
-    # once or twice a minute under load.
+    # The same server with a fix for transactions under concurrency (see that file, GPL-2.0-only like
+    # SecantusDB, run as a separate program): without it every process stalled for 5-20 s, once or
+    # twice a minute, under load.
     command = [sys.executable, str(PATCHED_SECANTUS)] if PATCHED_SECANTUS.exists() else [exe]
     # Standalone: no oplog. Nothing here reads change streams, and the oplog costs a BSON encode and a
     # table write per changed document (about a third of a single-index update, measured) plus its
