@@ -29,8 +29,13 @@ Set SECANTUS_UNPATCHED=1 to run the stock server for comparison.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
+import threading
+from typing import Any
+
+import bson
 
 
 def _reset_cursors_after_statements(storage_module: object) -> bool:
@@ -54,12 +59,123 @@ def _reset_cursors_after_statements(storage_module: object) -> bool:
     return True
 
 
+def _index_only_what_changed(storage_module: object) -> bool:
+    """On an update, rewrite the entries of only those indexes whose keys changed.
+
+    The stock update path removes every index entry of the old document and writes every entry of the
+    new one, unique-key claims included, even when the update touched no indexed field. Measured on a
+    registration-like collection with six secondary indexes: 0.68 ms per update of an unindexed field,
+    against 0.18 ms with the `_id` index alone. The two update paths call `_delete_index_entries(old)`
+    and then `_write_index_entries(new)` for the same record; inside them the delete is held back and
+    the write compares, index by index, the top-level fields the index reads. Indexes whose fields are
+    the same in both documents (and whose partial filter says the same about both) are left alone; for
+    the others, the original delete and write run as before. Geo and other special indexes are always
+    rewritten.
+    """
+    storage_cls = getattr(storage_module, "Storage", None)
+    names = ("_update_chunk", "_update_matching_single_txn", "_delete_index_entries", "_write_index_entries",
+             "_partial_filters")
+    helpers = ("_geo_type_of", "matches")
+    if storage_cls is None or not all(hasattr(storage_cls, n) for n in names) \
+            or not all(hasattr(storage_module, h) for h in helpers):
+        return False
+    if getattr(storage_cls._write_index_entries, "__themenforum_patched__", False):
+        return False
+    geo_type_of = storage_module._geo_type_of  # type: ignore[attr-defined]
+    matches = storage_module.matches  # type: ignore[attr-defined]
+    original_delete, original_write = storage_cls._delete_index_entries, storage_cls._write_index_entries
+    local = threading.local()
+
+    def in_update(method: Any) -> Any:
+        @functools.wraps(method)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            outer = getattr(local, "held", _OUTSIDE)
+            local.held = None
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                release_held(self)
+                local.held = outer
+        return wrapper
+
+    def release_held(self: Any) -> None:
+        """A held-back delete that no write followed runs as it was called."""
+        held = getattr(local, "held", _OUTSIDE)
+        if held not in (None, _OUTSIDE):
+            local.held = None
+            original_delete(self, held[0], held[1], held[2], held[3], held[4], recordid=held[5])
+
+    def delete_index_entries(self: Any, db: str, coll: str, doc: dict[str, Any], indexes: list[Any],
+                             partials: dict[str, Any] | None = None, *, recordid: int) -> None:
+        if getattr(local, "held", _OUTSIDE) is _OUTSIDE or not indexes:
+            return original_delete(self, db, coll, doc, indexes, partials, recordid=recordid)
+        release_held(self)
+        local.held = (db, coll, doc, indexes, partials, recordid)
+        return None
+
+    def write_index_entries(self: Any, db: str, coll: str, doc: dict[str, Any], indexes: list[Any],
+                            partials: dict[str, Any] | None = None, *, recordid: int) -> None:
+        held = getattr(local, "held", _OUTSIDE)
+        if held in (None, _OUTSIDE) or held[:2] != (db, coll) or held[5] != recordid:
+            release_held(self)
+            return original_write(self, db, coll, doc, indexes, partials, recordid=recordid)
+        local.held = None
+        old, old_partials = held[2], held[4]
+        if partials is None:
+            partials = self._partial_filters(db, coll)
+        if old_partials is None:
+            old_partials = partials
+        changed = []
+        for index in indexes:
+            name, key_spec = index[0], index[1]
+            old_filter, new_filter = old_partials.get(name), partials.get(name)
+            if geo_type_of(key_spec) is not None or not _same_indexed_values(old, doc, key_spec):
+                changed.append(index)
+            elif (old_filter is None or matches(old, old_filter)) != (new_filter is None or matches(doc, new_filter)):
+                changed.append(index)  # the same keys, but the partial filter now says otherwise
+        if changed:
+            original_delete(self, db, coll, old, changed, held[4], recordid=recordid)
+            original_write(self, db, coll, doc, changed, partials, recordid=recordid)
+        return None
+
+    write_index_entries.__themenforum_patched__ = True  # type: ignore[attr-defined]
+    storage_cls._delete_index_entries = delete_index_entries
+    storage_cls._write_index_entries = write_index_entries
+    storage_cls._update_chunk = in_update(storage_cls._update_chunk)
+    storage_cls._update_matching_single_txn = in_update(storage_cls._update_matching_single_txn)
+    return True
+
+
+_OUTSIDE = object()
+_MISSING = object()
+
+
+def _same_indexed_values(old: dict[str, Any], new: dict[str, Any], key_spec: dict[str, Any]) -> bool:
+    """True when every top-level field an index reads is byte-for-byte the same in both documents.
+
+    Compared as BSON, so 1, 1.0 and True stay different, as they are in index keys. A special index
+    (text, hashed, 2d, wildcard) is never judged here: its keys are compared in full.
+    """
+    for field, kind in key_spec.items():
+        if isinstance(kind, str) or field.startswith("$") or "$**" in field:
+            return False
+        top = field.split(".", 1)[0]
+        before, after = old.get(top, _MISSING), new.get(top, _MISSING)
+        if before is after:
+            continue
+        if before is _MISSING or after is _MISSING or bson.encode({"v": before}) != bson.encode({"v": after}):
+            return False
+    return True
+
+
 def main() -> int:
     if os.environ.get("SECANTUS_UNPATCHED") != "1":
         import secantus.storage
 
-        if not _reset_cursors_after_statements(secantus.storage):
-            print("secantusd_patched: not applied (this SecantusDB differs)", file=sys.stderr)
+        applied = {"cursor reset": _reset_cursors_after_statements(secantus.storage),
+                   "index diff on update": _index_only_what_changed(secantus.storage)}
+        if missing := [name for name, ok in applied.items() if not ok]:
+            print(f"secantusd_patched: not applied (this SecantusDB differs): {', '.join(missing)}", file=sys.stderr)
     from secantus.cli import main as secantus_main
 
     sys.argv[0] = "secantusd-py"
