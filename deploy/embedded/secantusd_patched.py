@@ -92,9 +92,13 @@ def _index_only_what_changed(storage_module: object) -> bool:
             outer = getattr(local, "held", _OUTSIDE)
             local.held = None
             try:
-                return method(self, *args, **kwargs)
-            finally:
+                result = method(self, *args, **kwargs)
                 release_held(self)
+                return result
+            finally:
+                # On an exception between the held delete and its write (a write conflict), the
+                # statement's writes are rolled back; the delete is dropped rather than run in a
+                # transaction that is being abandoned.
                 local.held = outer
         return wrapper
 
