@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # This file is a separate program under SecantusDB's licence (GPL-2.0-only), not part of
-# Themenforum's Apache-2.0 code: it imports SecantusDB and changes one of its functions before
+# Themenforum's Apache-2.0 code: it imports SecantusDB and replaces a few of its methods before
 # starting the server. Themenforum's code never imports it; the embedded stack runs it as a
 # program (shared/embedded.py), the same way it runs the stock `secantusd-py`.
-"""SecantusDB's dev server with a fix for transactions under concurrency.
+"""SecantusDB's dev server with two fixes: cursors released between a transaction's statements,
+and updates that rewrite only the indexes whose fields changed (see `_index_only_what_changed`).
 
 A transaction's cursors kept their positions between statements. SecantusDB releases cursor
 positions after every statement outside a transaction (`release_thread_snapshot`), but not inside
@@ -22,7 +23,7 @@ A second change was tried and left out: letting the registry's prune skip busy t
 instead of waiting for them. Transactions then ran side by side, and the store needed about 2 ms
 more CPU per registration in the flow benchmark (10.8 against 8.9 ms).
 
-This belongs upstream; remove this file once the pinned SecantusDB has it.
+Both belong upstream; remove this file once the pinned SecantusDB has them.
 Set SECANTUS_UNPATCHED=1 to run the stock server for comparison.
 """
 
@@ -157,8 +158,9 @@ _MISSING = object()
 def _same_indexed_values(old: dict[str, Any], new: dict[str, Any], key_spec: dict[str, Any]) -> bool:
     """True when every top-level field an index reads is byte-for-byte the same in both documents.
 
-    Compared as BSON, so 1, 1.0 and True stay different, as they are in index keys. A special index
-    (text, hashed, 2d, wildcard) is never judged here: its keys are compared in full.
+    Compared as BSON, not with Python's `==`: 1 and True are equal in Python but not in an index. 1
+    and 1.0 also count as different, although their index keys are equal; that only costs a rewrite.
+    A special index (text, hashed, 2d, wildcard) is never judged the same: it is always rewritten.
     """
     for field, kind in key_spec.items():
         if isinstance(kind, str) or field.startswith("$") or "$**" in field:

@@ -107,10 +107,10 @@ def test_an_open_transaction_that_read_a_document_does_not_throttle_writes_to_it
         store.stop()
 
 
-
 def test_updates_keep_every_index_in_step_with_the_documents():
     """The embedded store rewrites on update only the indexes whose fields changed (the same fix file).
-    After random updates of indexed and unindexed fields, every index answers like a collection scan."""
+    After random updates of indexed and unindexed fields, queries the store plans through these indexes, and a
+    sort on one, answer like a collection scan."""
     store = started_store()
     client: MongoClient = MongoClient(embedded.mongodb_url(store.port))
     try:
