@@ -50,6 +50,14 @@ async def keys_for(db: Db, owners: Iterable[str], session: Session = None) -> di
     return {d["_id"]: d["key"] async for d in db[COLLECTION].find({"_id": {"$in": ids}}, session=session) if d.get("key")}
 
 
+async def erased(db: Db, owners: Iterable[str], session: Session = None) -> set[str]:
+    """Which of these owners were erased here (their keys are gone for good, not merely late)."""
+    ids = sorted({o for o in owners if o})
+    if not ids:
+        return set()
+    return {d["_id"] async for d in db[COLLECTION].find({"_id": {"$in": ids}, "erased": True}, {"_id": 1}, session=session)}
+
+
 async def open_fields(db: Db, owner_id: str, values: dict[str, Any], session: Session = None,
                       placeholder: str = pii.ERASED) -> dict[str, Any]:
     """A copy of `values` with its sealed fields opened (the placeholder where the key is gone)."""

@@ -8,6 +8,7 @@ a browser that reconnects with Last-Event-ID gets what it missed from the hub's 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections import OrderedDict
@@ -33,25 +34,51 @@ ADMIN_ONLY = {"first_name", "last_name", "organisation", "role", "participant_id
 class LiveKeys:
     """Keys seen live on `forum.keys`: a registration reaches the stream before the consumer has stored its key.
 
-    Bounded; a tombstone drops its key at once. Older keys come from the service's store.
+    Bounded; a tombstone drops its key at once. Older keys come from the service's store. The key and
+    the registration travel on different topics, so the registration can come first: `wait_for` lets
+    a listener wait a moment for the key instead of showing a name as erased that is not.
     """
 
     def __init__(self, limit: int = 5000) -> None:
         self.keys: OrderedDict[str, str] = OrderedDict()
+        self.forgotten: OrderedDict[str, None] = OrderedDict()
         self.limit = limit
+        self._arrived = asyncio.Event()
+
+    async def wait_for(self, owner: str, timeout: float) -> str | None:
+        """The owner's key once it arrives live (None after `timeout` or at its tombstone)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while owner not in self.keys and owner not in self.forgotten:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return None
+            arrived = self._arrived
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), timeout=left)
+        return self.keys.get(owner)
+
+    def _forget(self, owner: str) -> None:
+        self.keys.pop(owner, None)
+        self.forgotten[owner] = None
+        while len(self.forgotten) > self.limit:
+            self.forgotten.popitem(last=False)
 
     def follow(self, records: list[Any]) -> None:
         """Remember keys issued live; forget one at its tombstone."""
         for record in records:
             owner = (record.key or b"").decode(errors="replace")
             if record.value is None:
-                self.keys.pop(owner, None)
+                self._forget(owner)
                 continue
             with contextlib.suppress(ValueError, AttributeError, TypeError, KeyError):
                 data = json.loads(record.value)["data"]
-                self.keys[data["participant_id"]] = data["key"]
+                if data["participant_id"] not in self.forgotten:
+                    self.keys[data["participant_id"]] = data["key"]
                 while len(self.keys) > self.limit:
                     self.keys.popitem(last=False)
+        if records:  # wake the listeners waiting for a key; the next waiters get a fresh event
+            self._arrived.set()
+            self._arrived = asyncio.Event()
 
 
 def make_hub(bootstrap: str, buffer: int = 5000) -> TopicHub:
@@ -95,13 +122,19 @@ def redact(item: dict[str, Any], *, personal: bool) -> dict[str, Any]:
     return {**{k: v for k, v in item.items() if k != "data"}, "data": data}
 
 
-async def opened(db: Any, keys: LiveKeys, item: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the item with its sealed names opened with the keys this service holds (for admins)."""
+async def opened(db: Any, keys: LiveKeys, item: dict[str, Any], key_wait_s: float = 2.0) -> dict[str, Any]:
+    """A copy of the item with its sealed names opened with the keys this service holds (for admins).
+
+    A key neither seen live nor stored, of an owner not erased, is on its way: wait for it briefly.
+    """
     data = item["data"]
     owner = str(data.get("participant_id") or data.get("invitation_id") or "")
     if not owner or not any(pii.is_sealed(v) for v in data.values()):
         return item
     known = {owner: keys.keys[owner]} if owner in keys.keys else await keyring.keys_for(db, [owner])
+    if owner not in known and owner not in keys.forgotten and not await keyring.erased(db, [owner]):
+        if key := await keys.wait_for(owner, key_wait_s):
+            known = {owner: key}
     return {**item, "data": {f: pii.open_or(known, owner, f, v) if pii.is_sealed(v) else v for f, v in data.items()}}
 
 
