@@ -45,6 +45,8 @@ class TopicHub:
         self.listeners: set[Listener] = set()
         self.recent: deque[Item] = deque(maxlen=buffer)
         self.ready = asyncio.Event()
+        # A long poll: the broker answers as soon as data comes, so this bounds only the empty polls (their CPU).
+        self.fetch_max_wait_ms = 200
 
     def subscribe(self, last_id: str | None) -> tuple[Listener, list[Item] | None]:
         """A queue for live items, and what came after `last_id` (None: that id is no longer held)."""
@@ -76,7 +78,8 @@ class TopicHub:
     async def run(self) -> None:
         """Follow the topics from their end for the life of the process."""
         while True:
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                        fetch_max_wait_ms=self.fetch_max_wait_ms)
             try:
                 await consumer.start()
                 existing = await consumer.topics()
@@ -116,6 +119,7 @@ class TopicHub:
 
 async def start_hub(runtime: Any, hub: TopicHub) -> TopicHub:
     """Run the hub as a background task of the service runtime; wait (briefly) until it follows its topics."""
+    hub.fetch_max_wait_ms = runtime.settings.kafka_fetch_max_wait_ms
     runtime.spawn(hub.run(), name=f"{hub.name}-hub")
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(hub.ready.wait(), timeout=10)

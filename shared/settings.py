@@ -28,7 +28,9 @@ class ServiceSettings(BaseSettings):
     )
     kafka_topic_partitions: int = Field(4, ge=1)
     kafka_replication_factor: int = Field(1, ge=1)
-    kafka_fetch_max_wait_ms: int = Field(50, ge=0, description="Longest a poll waits on an empty partition (Tansu answers after it, data or not).")
+    kafka_fetch_max_wait_ms: int = Field(
+        200, ge=0, description="Longest a poll waits when no data comes (a long poll: the broker answers as soon as data "
+        "arrives). Every empty poll costs the broker CPU: at 10-50 ms, idle consumers kept Tansu busy.")
     kafka_max_batch_records: int = Field(200, ge=1, description="Most records one consumer poll hands to a handler batch.")
     kafka_max_request_size: int = Field(20 * 1024 * 1024)
 
