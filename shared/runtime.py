@@ -43,6 +43,7 @@ class ServiceRuntime:
         publishes: Sequence[str] = (),
         indexes: IndexSetup | None = None,
         on_start: Sequence[Hook] = (),
+        issues_keys: bool = False,
     ) -> None:
         self.settings = settings
         self.consumer = consumer or EventConsumer()
@@ -55,7 +56,8 @@ class ServiceRuntime:
         self.outbox: store.Outbox | None = None
         self._tasks: list[asyncio.Task[None]] = []
         staff_projection.register(self.consumer)  # every service checks staff log-ins, roles and tokens locally
-        keyring.register(self.consumer)  # every service keeps the data keys that open sealed personal fields
+        if not issues_keys:  # the issuer stores each key with the event that issues it, and never needs it back
+            keyring.register(self.consumer)  # every other service keeps the data keys that open sealed personal fields
         self.consumer.attach(self.broker, self.unit_of_work, settings)
         for topic in publishes:
             types = [spec.model for spec in CATALOGUE.values() if spec.topic == topic]

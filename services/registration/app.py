@@ -51,6 +51,7 @@ def create_app(settings: RegistrationSettings | None = None):  # type: ignore[no
         publishes=(topics.CATALOGUE, topics.REGISTRATIONS, topics.SELECTION, topics.STAFF, topics.KEYS),
         indexes=_indexes,
         on_start=[_seed, _windows, _retention, console_stream.start_hub],
+        issues_keys=True,
     )
     runtime.clock = windows.Clock(settings.clock_file)  # type: ignore[attr-defined]
     app = runtime.create_app(
