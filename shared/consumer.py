@@ -143,8 +143,8 @@ class EventConsumer:
             return
         assert self.outbox is not None
         seen = await self.outbox.seen_many([f"event:{e.id}" for e, _, _ in pending])
-        if seen and (leftovers := await self.outbox.unpublished(list(seen.values()))):
-            await self.outbox.publish_records(leftovers)
+        if seen:
+            await self.outbox.republish(list(seen.values()))
         todo = [(e, h, r) for e, h, r in pending if f"event:{e.id}" not in seen]
         if len(todo) > 1 and await self._together(todo):
             return

@@ -10,7 +10,7 @@ from pymongo import ASCENDING, AsyncMongoClient
 
 from shared.events import utcnow
 from shared.events.participants import ParticipantErased
-from shared.store import AlreadyProcessed, Outbox, UnitOfWork
+from shared.store import AlreadyProcessed, Outbox, UnitOfWork, run_together
 
 
 class Bus:
@@ -113,3 +113,37 @@ async def test_a_store_of_the_earlier_layout_is_moved_to_the_pending_list(env):
     assert await _pending(outbox) == ["legacy:1"]
     assert await outbox.relay_pending() == 1 and bus.sent == [("forum.participants", "f-old")]
     assert await _pending(outbox) == []
+
+
+async def _batch(client: Any, db: Any, outbox: Outbox, causes: list[str]) -> None:
+    """Units in one transaction (a consumed batch): each cause but the last emits, the last is silent."""
+    units = [_unit(client, db, outbox, cause) for cause in causes]
+
+    async def work() -> None:
+        for uow in units[:-1]:
+            await _emitting(f"f-{uow.cause}")(uow)
+
+    await run_together(client, outbox, units, work)
+
+
+async def test_a_batch_waits_as_one_entry_and_any_of_its_causes_brings_the_whole_batch_out(env):
+    client, db, outbox, bus = env
+    bus.down = True
+    with pytest.raises(ConnectionError):
+        await _batch(client, db, outbox, ["b:1", "b:2", "b:3", "b:quiet"])  # committed, not published
+    with pytest.raises(ConnectionError):
+        await _batch(client, db, outbox, ["c:1", "c:2", "c:quiet"])
+    entries = [d async for d in outbox.pending.find().sort("created_at", ASCENDING)]
+    assert [(e["_id"], e.get("records")) for e in entries] == [("b:1", ["b:1", "b:2", "b:3"]), ("c:1", ["c:1", "c:2"])]
+    bus.down = False
+    with pytest.raises(AlreadyProcessed):  # a redelivered event of the first batch: its whole batch goes out, in order
+        await _unit(client, db, outbox, "b:2").run(_emitting("f-b:2"))
+    assert bus.sent == [("forum.participants", f"f-b:{n}") for n in (1, 2, 3)]
+    await outbox.flush_marks()
+    assert await _pending(outbox) == ["c:1"]
+    assert await outbox.relay_pending() == 1
+    assert bus.sent[3:] == [("forum.participants", "f-c:1"), ("forum.participants", "f-c:2")]
+    assert await _pending(outbox) == [] and await outbox.relay_pending() == 0
+    await _batch(client, db, outbox, ["d:1", "d:2", "d:quiet"])  # the bus is up: published at once, then off the list
+    await outbox.flush_marks()
+    assert await _pending(outbox) == [] and bus.sent[5:] == [("forum.participants", "f-d:1"), ("forum.participants", "f-d:2")]
