@@ -43,7 +43,8 @@ def table(results: list[Result], floors: dict[str, Result]) -> str:
 async def run(stack: Stack) -> list[Result]:
     n = int(os.environ.get("BENCH_N", 20000))
     only = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
-    results = [await floor.kafka_produce_consume(stack, n), await floor.mongo_insert_many(stack, n)]
+    results = await floor.idle_cpu(stack) if not only or "idle" in only or "scenario_flow" in only else []
+    results += [await floor.kafka_produce_consume(stack, n), await floor.mongo_insert_many(stack, n)]
     if not only or "scenario_flow" in only:
         results += await floor.flow_floor(stack, int(os.environ.get("BENCH_FLOW_N", 20000)))
     if not only or "slice" in only:

@@ -14,6 +14,20 @@ from shared.testing import Stack
 from .common import CpuWindow, Result
 
 
+async def idle_cpu(stack: Stack, seconds: float = 20.0, settle_s: float = 10.0) -> list[Result]:
+    """What each process of the stack uses with no load at all (polls, sweeps, heartbeats), in % of a core.
+
+    Paid at every rate, and under load it competes with the work: at a fetch wait of 10-50 ms the
+    idle stack used 40 % of a core, half of it the broker's answering empty polls.
+    """
+    await asyncio.sleep(settle_s)  # start-up work (seeding, index builds, first rebalances) is not idling
+    cpu = CpuWindow(stack)
+    await asyncio.sleep(seconds)
+    rows = cpu.rows("idle", 1)
+    return [Result(r.scenario, 0, seconds, [], "", note=f"{100 * r.seconds / seconds:.1f} % of a core with no load")
+            for r in rows if r.scenario != f"idle: {CpuWindow.BENCH}"]
+
+
 async def kafka_produce_consume(stack: Stack, n: int) -> Result:
     """Produce n 500-byte messages with aiokafka and consume them all; latency is produce→consume."""
     topic = f"bench-floor-{uuid.uuid4().hex[:8]}"

@@ -7,7 +7,8 @@ virtualenv (`python -m` puts the worktree first on the path, ahead of the editab
 this checkout's bench code (`tests/bench/`), so every commit is measured with the same instrument.
 Environment: LADDER_ONLY (scenario modules, default scenario_flow), BENCH_FLOW_N (default 2000
 here) and every other BENCH_ variable, passed through. Prints one table: the rows whose label
-starts with "flow:", "store:" or "cpu" (milliseconds of CPU per registration), one column per commit.
+starts with "flow:", "store:", "cpu" (milliseconds of CPU per registration) or "idle" (share of a
+core with no load), one column per commit.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROW = re.compile(r"^\| ((?:flow|store|flow_floor|cpu)[^|]*?) \| ([^|]*) \| ([^|]*) \| ([^|]*) \| ([^|]*) \|(?: [^|]* \| ([^|]*) \|)?")
+ROW = re.compile(r"^\| ((?:flow|store|flow_floor|cpu|idle)[^|]*?) \| ([^|]*) \| ([^|]*) \| ([^|]*) \| ([^|]*) \|(?: [^|]* \| ([^|]*) \|)?")
 
 
 def bench_at(rev: str) -> dict[str, str]:
@@ -44,6 +45,9 @@ def bench_at(rev: str) -> dict[str, str]:
                     label, _n, rate, _p50, p99, note = ((x or "").strip() for x in m.groups())
                     if label.startswith("cpu"):  # the CPU rows: milliseconds per registration, from the note
                         rows[label] = note.split(" ms")[0] + " ms"
+                        continue
+                    if label.startswith("idle"):  # the idle rows: share of a core, from the note
+                        rows[label] = note.split(" of a core")[0] + " of a core"
                         continue
                     rows[label.split(" (")[0]] = rate + (f" (p99 {p99} ms)" if p99 not in ("–", "") else "")
             return rows

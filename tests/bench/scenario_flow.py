@@ -11,14 +11,17 @@ paced run instead of 80 % of the decision rate, to see latency at a lighter load
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import time
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
+from shared import topics
 from shared.testing import Stack
 from tests.conftest import person
 from tests.integration.selection_support import seeded_copy
@@ -185,4 +188,56 @@ async def _paced(stack: Stack, client: AsyncMongoClient, fora: dict[str, list[st
     return [Result(f"flow: HTTP intake paced at {rate:,.0f}/s", n, seconds, latencies, "req"),
             Result(f"flow: decision latency paced at {rate:,.0f}/s ({why})", n, seconds,
                    await _decision_latencies(client, sent), "decisions",
-                   note="first decision's time (decision history) minus the client's send time")]
+                   note="first decision's time (decision history) minus the client's send time"),
+            *await _stages(stack, client, sent, rate, seconds)]
+
+
+async def _stages(stack: Stack, client: AsyncMongoClient, sent: dict[str, float], rate: float, seconds: float
+                  ) -> list[Result]:
+    """Where the paced registrations' time went, stage by stage (one clock: this machine's).
+
+    send → stored: HTTP, the intake queue and its group commit up to the registration's creation
+    time; stored → on the bus: the commit and the publish (the broker's record timestamp);
+    on the bus → decided: the decider's poll, batch and reads up to the decision's time; decided →
+    on the bus: the decision's commit and publish.
+    """
+    docs = {d["_id"]: d async for d in client.themenforum_registration.registrations.find(
+        {"_id": {"$in": list(sent)}}, {"created_at": 1, "decision_history": 1})}
+    submitted = await _record_times(stack, topics.REGISTRATIONS, "registration.submitted", set(sent))
+    decided = await _record_times(stack, topics.SELECTION, "selection.decided", set(sent))
+    stages: dict[str, list[float]] = {"send → stored": [], "stored → on the bus": [], "on the bus → decided": [],
+                                      "decided → decision on the bus": []}
+    for rid, sent_at in sent.items():
+        doc = docs.get(rid) or {}
+        if not doc.get("decision_history"):
+            continue
+        stored, decided_at = doc["created_at"].timestamp(), doc["decision_history"][0]["decided_at"].timestamp()
+        stages["send → stored"].append(max(0.0, stored - sent_at) * 1000)
+        if rid in submitted:
+            stages["stored → on the bus"].append(max(0.0, submitted[rid] - stored) * 1000)
+            stages["on the bus → decided"].append(max(0.0, decided_at - submitted[rid]) * 1000)
+        if rid in decided:
+            stages["decided → decision on the bus"].append(max(0.0, decided[rid] - decided_at) * 1000)
+    return [Result(f"flow: paced at {rate:,.0f}/s, stage: {name}", len(values), seconds, values, "registrations",
+                   note="where the decision latency above goes")
+            for name, values in stages.items()]
+
+
+async def _record_times(stack: Stack, topic: str, event_type: str, subjects: set[str]) -> dict[str, float]:
+    """The broker timestamp (seconds) of the first record of this type per subject, read from the topic's start."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    found: dict[str, float] = {}
+    try:
+        while batch := await consumer.getmany(timeout_ms=2000, max_records=5000):
+            for records in batch.values():
+                for record in records:
+                    if not record.value:
+                        continue
+                    event = json.loads(record.value)
+                    if event.get("type") == event_type and event.get("subject") in subjects:
+                        found.setdefault(event["subject"], record.timestamp / 1000)
+    finally:
+        await consumer.stop()
+    return found
