@@ -103,7 +103,9 @@ def main() -> None:
     finally:
         sampler.stopped.set()
         stack.stop()
-    floors = {"kafka": results[0], "mongo": results[1], "kafka_produce_consume": results[0], "mongo_insert_many": results[1]}
+    kafka = next(r for r in results if r.scenario.startswith("floor: aiokafka"))
+    mongo = next(r for r in results if r.scenario.startswith("floor: pymongo"))
+    floors = {"kafka": kafka, "mongo": mongo, "kafka_produce_consume": kafka, "mongo_insert_many": mongo}
     floors.update({"flow_floor": r for r in results if r.scenario.startswith("flow_floor")})
     floors.update({r.scenario: r for r in results if r.scenario.startswith("cpu floor:")})
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
