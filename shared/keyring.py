@@ -28,10 +28,9 @@ async def remember(db: Db, keys: dict[str, str], session: Session, **extra: Any)
     """Store keys by owner id, except for owners erased already (one read, one bulk write)."""
     if not keys:
         return
-    erased = {d["_id"] async for d in db[COLLECTION].find({"_id": {"$in": sorted(keys)}, "erased": True}, {"_id": 1},
-                                                          session=session)}
+    gone = await erased(db, keys, session)
     writes = [UpdateOne({"_id": owner}, {"$set": {"key": key, **extra}}, upsert=True)
-              for owner, key in keys.items() if owner not in erased]
+              for owner, key in keys.items() if owner not in gone]
     if writes:
         await db[COLLECTION].bulk_write(writes, ordered=True, session=session)
 

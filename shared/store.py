@@ -137,8 +137,7 @@ class Outbox:
         carrying = [r for r in records if r["events"]]
         if not carrying:
             return
-        items = [item for record in carrying for item in record["events"]]
-        await self._publish_many([(i["topic"], i["key"], i["value"].encode(), {"ce_type": i["type"]}) for i in items])
+        await self._publish_events([item for record in carrying for item in record["events"]])
         self._mark([carrying[0]["_id"]])
 
     async def _publish_entries(self, entries: list[dict[str, Any]]) -> None:
@@ -148,9 +147,7 @@ class Outbox:
         wanted = [rid for e in entries for rid in e.get("records") or [e["_id"]]]
         found = {r["_id"]: r async for r in self.collection.find({"_id": {"$in": wanted}})}
         # A record emptied by erasure (or gone) has nothing left to publish; its entry leaves the list all the same.
-        items = [item for rid in wanted for item in (found.get(rid) or {}).get("events", [])]
-        if items:
-            await self._publish_many([(i["topic"], i["key"], i["value"].encode(), {"ce_type": i["type"]}) for i in items])
+        await self._publish_events([item for rid in wanted for item in (found.get(rid) or {}).get("events", [])])
         self._mark([e["_id"] for e in entries])
 
     def _mark(self, entry_ids: list[str]) -> None:
@@ -178,6 +175,11 @@ class Outbox:
                 log.warning("outbox.mark_failed", count=len(ids), error=type(exc).__name__)
                 return False
         return True
+
+    async def _publish_events(self, items: list[dict[str, Any]]) -> None:
+        """Publish outbox event items (topic, key, type, value) in order."""
+        if items:
+            await self._publish_many([(i["topic"], i["key"], i["value"].encode(), {"ce_type": i["type"]}) for i in items])
 
     async def _publish_many(self, messages: list[tuple[str, str, bytes, dict[str, str]]]) -> None:
         send_many = getattr(self._publish, "send_many", None)
