@@ -161,6 +161,7 @@ def test_a_tombstone_on_forum_keys_makes_every_service_forget_the_key_and_is_no_
     # The consumers keep the key; registration, the issuer, stores its keys as it issues them and takes none off the bus.
     consumers = ("agenda", "results", "notify")
     eventually(lambda: set(_keys_held(mongo, owner, consumers).values()) == {key}, timeout=30)
+    assert _keys_held(mongo, owner, ("registration",)) == {"registration": None}
     produce(stack.bootstrap, "forum.keys", [(owner.encode(), None)])
     eventually(lambda: not any(_keys_held(mongo, owner).values()), timeout=30)
     again = make_event("participant.key_issued", subject=owner, source="test",  # a new event id: not a duplicate
