@@ -75,6 +75,25 @@ class TopicHub:
                     queue.get_nowait()
                     queue.put_nowait(None)
 
+    def take(self, batch: Mapping[TopicPartition, Sequence[Any]], since_ms: int) -> None:
+        """Hand over one fetch: the side topics' records first, then the items in the order they were written.
+
+        A fetch spans partitions and topics, and the consumer returns them grouped by partition. A
+        decision fetched together with the registration it decides must not reach a listener before
+        it, so the items are ordered by record timestamp (ties: the order of `topics`, then offset).
+        """
+        for tp, records in batch.items():
+            if tp.topic in self.side:
+                self.side[tp.topic](list(records))
+        rank = {topic: n for n, topic in enumerate(self.topics)}
+        written = sorted(((record.timestamp, rank.get(tp.topic, len(rank)), tp.partition, record.offset), tp, record)
+                         for tp, records in batch.items() if tp.topic not in self.side
+                         for record in records if record.timestamp >= since_ms)
+        for _, tp, record in written:
+            item = self.to_item(tp.topic, tp.partition, record.offset, record.value)
+            if item is not None:
+                self.publish(item)
+
     async def run(self) -> None:
         """Follow the topics from their end for the life of the process."""
         while True:
@@ -94,19 +113,7 @@ class TopicHub:
                 since_ms = int(time.time() * 1000) - 1000
                 self.ready.set()
                 while True:
-                    batch = await consumer.getmany(timeout_ms=500, max_records=500)
-                    for tp, records in batch.items():
-                        if tp.topic in self.side:
-                            self.side[tp.topic](records)
-                    for tp, records in batch.items():
-                        if tp.topic in self.side:
-                            continue
-                        for record in records:
-                            if record.timestamp < since_ms:
-                                continue
-                            item = self.to_item(tp.topic, tp.partition, record.offset, record.value)
-                            if item is not None:
-                                self.publish(item)
+                    self.take(await consumer.getmany(timeout_ms=500, max_records=500), since_ms)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a live feed must outlive broker hiccups
