@@ -1,10 +1,11 @@
 """The embedded store behaves like mongod where the services rely on it: a client killed inside a transaction
 does not block the others' writes for longer than the transaction lifetime (60 s); an open transaction does not
-throttle other writes to the documents it has read; updates keep every index right.
+throttle other writes to the documents it has read; updates keep every index right; index changes take effect
+at once.
 
-The last two rest on fixes of SecantusDB that the embedded stack runs (deploy/embedded/secantusd_patched.py);
+The last three rest on fixes of SecantusDB that the embedded stack runs (deploy/embedded/secantusd_patched.py);
 `SECANTUS_UNPATCHED=1 pytest tests/integration/test_embedded_store.py` shows the throttle test failing on the
-stock server (the index test passes on both: it guards the fix's correctness, not its speed)."""
+stock server (the index tests pass on both: they guard the fixes' correctness, not their speed)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-from pymongo import MongoClient
-from pymongo.errors import DuplicateKeyError
+from pymongo import IndexModel, MongoClient, UpdateMany, UpdateOne
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared import embedded
 
@@ -176,3 +177,60 @@ def test_updates_keep_every_index_in_step_with_the_documents():
 def _bson_order(value: object) -> tuple[int, float]:
     """Numbers sort before booleans in an index (BSON type order), then by value."""
     return (1, float(value)) if isinstance(value, bool) else (0, float(value))  # type: ignore[arg-type]
+
+
+def test_index_changes_take_effect_at_once_although_the_catalog_is_read_once_per_statement():
+    """The embedded store keeps a collection's index definitions for the length of one command (the same fix
+    file). Creating, dropping and changing indexes, dropping a collection, and an index turning multikey in
+    the middle of a bulk write must still take effect for the very next write or query. The createIndexes
+    command with two indexes fails when the fix keeps the definitions without dropping them on a change; no
+    case was found where a multikey flag set within one command changes an answer (the fix drops them then
+    too)."""
+    store = started_store()
+    client: MongoClient = MongoClient(embedded.mongodb_url(store.port))
+    try:
+        people = client["catalog_check"]["people"]
+        people.insert_many([{"_id": i, "email": f"p{i}@x.org", "tag": "a", "n": i} for i in range(5)])
+        people.insert_one({"_id": 5, "email": "p0@x.org", "tag": "a", "n": 5})  # no unique index yet
+        people.delete_one({"_id": 5})
+        people.create_index([("email", 1)], unique=True, name="email")
+        with pytest.raises(DuplicateKeyError):
+            people.insert_one({"_id": 6, "email": "p1@x.org"})
+        with pytest.raises(DuplicateKeyError):  # the same inside a transaction, on an update
+            with client.start_session() as session, session.start_transaction():
+                people.update_one({"_id": 2}, {"$set": {"email": "p3@x.org"}}, session=session)
+        people.drop_index("email")
+        # One command creates the first index, then refuses the second: the same keys under another name.
+        with pytest.raises(OperationFailure, match="already exists with a different name"):
+            people.create_indexes([IndexModel([("n", 1)], name="by_n"), IndexModel([("n", 1)], name="by_n_again")])
+        assert sorted(i["name"] for i in people.list_indexes()) == ["_id_", "by_n"]
+        people.drop_index("by_n")
+        people.insert_one({"_id": 7, "email": "p1@x.org", "tag": "a", "n": 7})
+        assert people.count_documents({"email": "p1@x.org"}) == 2
+
+        # One bulk write, one command: the first update makes the `tag` index multikey, the second finds the
+        # document by an element of its new array, and the third updates through the same index.
+        # A whole-array match cannot go through an index that is not multikey (it holds the elements).
+        people.create_index([("tag", 1), ("n", 1)], name="tag")
+        people.bulk_write([UpdateOne({"_id": 0}, {"$set": {"tag": ["b", "c"]}}),
+                           UpdateMany({"tag": "c"}, {"$set": {"hit": True}}),
+                           UpdateMany({"tag": ["b", "c"]}, {"$set": {"whole": True}}),
+                           UpdateMany({"tag": "b", "n": {"$gte": 0}}, {"$inc": {"n": 10}})], ordered=True)
+        assert people.find_one({"_id": 0}) == {"_id": 0, "email": "p0@x.org", "tag": ["b", "c"], "n": 10, "hit": True,
+                                               "whole": True}
+        for query in ({"tag": "a"}, {"tag": "b"}, {"tag": "c", "n": 10}, {"n": {"$gte": 3}}):
+            by_index = sorted(d["_id"] for d in people.find(query, {"_id": 1}))
+            by_scan = sorted(d["_id"] for d in people.find(query, {"_id": 1}).hint([("$natural", 1)]))
+            assert by_index == by_scan, query
+
+        # A partial index added later applies to the next write; dropped with its collection, it is gone.
+        people.create_index([("n", 1)], unique=True, name="partial_n", partialFilterExpression={"tag": "a"})
+        with pytest.raises(DuplicateKeyError):
+            people.insert_one({"_id": 8, "tag": "a", "n": 3})
+        people.insert_one({"_id": 9, "tag": "z", "n": 3})  # outside the filter
+        people.drop()
+        people.insert_many([{"_id": 1, "tag": "a", "n": 1}, {"_id": 2, "tag": "a", "n": 1}])
+        assert sorted(i["name"] for i in people.list_indexes()) == ["_id_"]
+    finally:
+        client.close()
+        store.stop()
