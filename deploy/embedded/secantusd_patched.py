@@ -6,7 +6,7 @@
 # program (shared/embedded.py), the same way it runs the stock `secantusd-py`.
 """SecantusDB's dev server with three fixes: cursors released between a transaction's statements,
 updates that rewrite only the indexes whose fields changed (see `_index_only_what_changed`), and a
-collection's index definitions read once per command (see `_read_index_catalog_once_per_statement`).
+collection's index definitions and options read once per command (see `_read_catalogs_once_per_command`).
 
 A transaction's cursors kept their positions between statements. SecantusDB releases cursor
 positions after every statement outside a transaction (`release_thread_snapshot`), but not inside
@@ -152,45 +152,88 @@ def _index_only_what_changed(storage_module: object) -> bool:
     return True
 
 
-def _read_index_catalog_once_per_statement(storage_module: object, server_module: object) -> bool:
-    """Read a collection's index definitions once per statement, not once per document and helper.
+def _read_catalogs_once_per_command(storage_module: object, server_module: object) -> bool:
+    """Read a collection's index definitions and options once per command, not once per document and helper.
 
     The write paths ask the index catalog (a WiredTiger table) for a collection's indexes in several
     helpers (`_all_indexes`, `_partial_filters`, `_index_options_map`, ...), and some of them once per
     document: 35 catalog scans per document on a collection with six indexes, each unpacking every
     index's key and BSON blob. Measured with cProfile on 3,000 inserts and 3,000 updates of
-    registration-like documents: 39 % of the server's CPU.
+    registration-like documents: 39 % of the server's CPU. The collection's options (capped? time
+    series?) are read the same way, per document and per command: 4-6 % of the server's CPU in the
+    flow benchmark (py-spy, samples of the thread holding the GIL).
 
-    Within one command (`server.dispatch`) the first scan of a collection's catalog is kept as raw rows
-    and every later one decodes those rows again (callers get fresh dicts, as before). The memory is
-    dropped at the end of the command, and whenever the command touches the catalog table other than to
-    read it this way (creating, dropping or changing an index, dropping or renaming a collection), or
-    marks an index multikey. Outside a command (start-up, background jobs) nothing is kept.
+    Within one command (`server.dispatch`), the first read of a collection's catalog rows or options
+    is kept as raw bytes, and every later read decodes those bytes again (callers get fresh dicts, as
+    before). What is kept is dropped at the end of the command, and as soon as the command writes to
+    either catalog table (creating, dropping or changing an index or a collection, marking an index
+    multikey). Outside a command (start-up, background jobs) nothing is kept.
     """
     storage_cls = getattr(storage_module, "Storage", None)
-    table = getattr(storage_module, "_IDX_TABLE", None)
-    names = ("_iter_indexes", "_cursor", "_cursor_optional", "_maybe_mark_multikey")
-    if storage_cls is None or table is None or not all(hasattr(storage_cls, n) for n in names) \
+    tables = (getattr(storage_module, "_IDX_TABLE", None), getattr(storage_module, "_COLL_TABLE", None))
+    names = ("_iter_indexes", "_coll_options", "_cursor", "_cursor_optional")
+    if storage_cls is None or None in tables or not all(hasattr(storage_cls, n) for n in names) \
             or not callable(getattr(server_module, "dispatch", None)):
         return False
     if getattr(storage_cls._iter_indexes, "__themenforum_patched__", False):
         return False
     wt = storage_module.wt  # type: ignore[attr-defined]
+    idx_table, coll_table = tables
     original_cursor, original_optional = storage_cls._cursor, storage_cls._cursor_optional
-    original_mark, original_dispatch = storage_cls._maybe_mark_multikey, server_module.dispatch  # type: ignore[attr-defined]
+    original_dispatch = server_module.dispatch  # type: ignore[attr-defined]
     local = threading.local()
 
     def forget() -> None:
         if getattr(local, "memo", None) is not None:
             local.memo = {}
 
-    def rows_of(self: Any, db: str, coll: str) -> list[tuple[str, bytes]]:
+    class Writes:
+        """A catalog table's cursor that drops what the command kept before it changes the table."""
+
+        __slots__ = ("_cursor",)
+
+        def __init__(self, cursor: Any) -> None:
+            object.__setattr__(self, "_cursor", cursor)
+
+        def __getattr__(self, name: str) -> Any:
+            attribute = getattr(self._cursor, name)
+            if name in ("insert", "update", "remove", "modify", "reserve"):
+                forget()
+            return attribute
+
+        def __setitem__(self, key: Any, value: Any) -> None:
+            forget()
+            self._cursor[key] = value
+
+        def __delitem__(self, key: Any) -> None:
+            forget()
+            del self._cursor[key]
+
+        def __getitem__(self, key: Any) -> Any:
+            return self._cursor[key]
+
+        def __iter__(self) -> Any:
+            return iter(self._cursor)
+
+    def cursor(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        c = original_cursor(self, name, *args, **kwargs)
+        return Writes(c) if name in tables else c
+
+    def cursor_optional(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        c = original_optional(self, name, *args, **kwargs)
+        return Writes(c) if c is not None and name in tables else c
+
+    def kept(key: tuple[str, ...], read: Any) -> Any:
+        memo = getattr(local, "memo", None)
+        if memo is None:
+            return read()
+        if key not in memo:
+            memo[key] = read()
+        return memo[key]
+
+    def index_rows(self: Any, db: str, coll: str) -> list[tuple[str, bytes]]:
         """The catalog rows of one collection, read as the stock `_iter_indexes` reads them."""
-        local.quiet = getattr(local, "quiet", 0) + 1
-        try:
-            c = original_cursor(self, table)
-        finally:
-            local.quiet -= 1
+        c = original_cursor(self, idx_table)
         c.set_key(db, coll, "")
         rc = c.search_near()
         rows: list[tuple[str, bytes]] = []
@@ -204,38 +247,22 @@ def _read_index_catalog_once_per_statement(storage_module: object, server_module
             if c.next() != 0:
                 return rows
 
+    def options_blob(self: Any, db: str, coll: str) -> bytes | None:
+        """The collection's options row, read as the stock `_coll_options` reads it (None: no collection)."""
+        c = original_cursor(self, coll_table)
+        c.set_key(db, coll)
+        return bytes(c.get_value()) if c.search() == 0 else None
+
     def iter_indexes(self: Any, db: str, coll: str) -> Any:
-        memo = getattr(local, "memo", None)
-        if memo is None:
-            rows = rows_of(self, db, coll)
-        else:
-            rows = memo.get((db, coll))
-            if rows is None:
-                rows = memo[(db, coll)] = rows_of(self, db, coll)
-        for name, raw in rows:
+        for name, raw in kept(("indexes", db, coll), lambda: index_rows(self, db, coll)):
             payload = bson.decode(raw)
             yield name, payload.get("key", {}), payload.get("options", {})
 
-    def cursor(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == table and not getattr(local, "quiet", 0):
-            forget()
-        return original_cursor(self, name, *args, **kwargs)
-
-    def cursor_optional(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == table and not getattr(local, "quiet", 0):
-            forget()
-        return original_optional(self, name, *args, **kwargs)
-
-    def maybe_mark_multikey(self: Any, db: str, coll: str, doc: Any, indexes: Any, already: set[str]) -> set[str]:
-        before = len(already)
-        local.quiet = getattr(local, "quiet", 0) + 1  # it opens the catalog for every document, mostly to read
-        try:
-            marked = original_mark(self, db, coll, doc, indexes, already)
-        finally:
-            local.quiet -= 1
-        if len(marked) != before:
-            forget()  # it may have written a multikey flag
-        return marked
+    def coll_options(self: Any, db: str, coll: str) -> dict[str, Any] | None:
+        blob = kept(("options", db, coll), lambda: options_blob(self, db, coll))
+        if blob is None:
+            return None
+        return bson.decode(blob) if blob else {}
 
     def dispatch(*args: Any, **kwargs: Any) -> Any:
         outer = getattr(local, "memo", None)
@@ -247,9 +274,9 @@ def _read_index_catalog_once_per_statement(storage_module: object, server_module
 
     iter_indexes.__themenforum_patched__ = True  # type: ignore[attr-defined]
     storage_cls._iter_indexes = iter_indexes
+    storage_cls._coll_options = coll_options
     storage_cls._cursor = cursor
     storage_cls._cursor_optional = cursor_optional
-    storage_cls._maybe_mark_multikey = maybe_mark_multikey
     server_module.dispatch = dispatch  # type: ignore[attr-defined]
     return True
 
@@ -284,8 +311,7 @@ def main() -> int:
 
         applied = {"cursor reset": _reset_cursors_after_statements(secantus.storage),
                    "index diff on update": _index_only_what_changed(secantus.storage),
-                   "index catalog per statement": _read_index_catalog_once_per_statement(secantus.storage,
-                                                                                          secantus.server)}
+                   "catalogs per command": _read_catalogs_once_per_command(secantus.storage, secantus.server)}
         if missing := [name for name, ok in applied.items() if not ok]:
             print(f"secantusd_patched: not applied (this SecantusDB differs): {', '.join(missing)}", file=sys.stderr)
     from secantus.cli import main as secantus_main

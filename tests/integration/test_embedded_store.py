@@ -181,8 +181,9 @@ def _bson_order(value: object) -> tuple[int, float]:
 
 def test_index_changes_take_effect_at_once_although_the_catalog_is_read_once_per_statement():
     """The embedded store keeps a collection's index definitions for the length of one command (the same fix
-    file). Creating, dropping and changing indexes, dropping a collection, and an index turning multikey in
-    the middle of a bulk write must still take effect for the very next write or query. The createIndexes
+    file), and its options. Creating, dropping and changing indexes, dropping and creating a collection, and
+    an index turning multikey in the middle of a bulk write must still take effect for the very next write
+    or query. The createIndexes
     command with two indexes fails when the fix keeps the definitions without dropping them on a change; no
     case was found where a multikey flag set within one command changes an answer (the fix drops them then
     too)."""
@@ -231,6 +232,18 @@ def test_index_changes_take_effect_at_once_although_the_catalog_is_read_once_per
         people.drop()
         people.insert_many([{"_id": 1, "tag": "a", "n": 1}, {"_id": 2, "tag": "a", "n": 1}])
         assert sorted(i["name"] for i in people.list_indexes()) == ["_id_"]
+
+        # Collection options are kept per command too: a capped collection stays capped, and the same name
+        # created again without a cap keeps everything.
+        people.drop()
+        client["catalog_check"].create_collection("people", capped=True, size=4096, max=3)
+        for i in range(5):
+            people.insert_one({"_id": i})
+        assert [d["_id"] for d in people.find()] == [2, 3, 4]
+        people.drop()
+        for i in range(5):
+            people.insert_one({"_id": i})
+        assert people.count_documents({}) == 5 and not people.options().get("capped")
     finally:
         client.close()
         store.stop()
