@@ -16,7 +16,7 @@ from shared.store import UnitOfWork
 
 from .domain import count_changes
 from .groups import form_for_workshop
-from .service import recheck
+from .service import recheck, recheck_many
 from .store import AgendaStore
 
 consumer = EventConsumer()
@@ -42,8 +42,7 @@ async def on_registrations(batch: Batch) -> None:
     store, changes = AgendaStore(uow0.db), defaultdict(list)
     for event, _ in batch:
         changes[event.data.forum_id].append((event.data.preferences[0], "registered_first_choice", 1))
-    for forum_id, forum_changes in sorted(changes.items()):
-        await store.add_counts(forum_id, forum_changes, uow0.session)
+    await store.add_counts(changes, uow0.session)
     # Kept sealed as they came (data version 2); opened with the person's key where groups are formed or shown.
     await store.save_people({d.registration_id: {"participant_id": d.participant_id, "forum_id": d.forum_id,
                                                  "organisation": d.organisation, "first_name": d.first_name,
@@ -71,9 +70,9 @@ async def on_decisions(batch: Batch) -> None:
         if newer:
             changes[d.forum_id] += count_changes(previous, d.status.value, d.workshop_id, d.actor_group.value)
             last[d.forum_id] = uow
-    for forum_id, forum_changes in sorted(changes.items()):
-        await AgendaStore(uow0.db).add_counts(forum_id, forum_changes, uow0.session)
-        await recheck(last[forum_id], forum_id)
+    if changes:
+        await AgendaStore(uow0.db).add_counts(changes, uow0.session)
+        await recheck_many(last)
 
 
 @consumer.on("selection.finalized")

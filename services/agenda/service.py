@@ -71,27 +71,42 @@ class ForumAgenda:
 
 async def load(db: AsyncDatabase[dict[str, Any]], forum_id: str, session: Session = None) -> ForumAgenda:
     """Read a forum's agenda, venue, workshops and counts."""
+    return (await load_many(db, [forum_id], session))[forum_id]
+
+
+async def load_many(db: AsyncDatabase[dict[str, Any]], forum_ids: list[str], session: Session = None) -> dict[str, ForumAgenda]:
+    """`load` for several fora: one query per collection, whatever their number."""
     store = AgendaStore(db)
-    return ForumAgenda(forum_id, await store.forum(forum_id, session) or {}, await store.workshops(forum_id, session),
-                       await store.venue(forum_id, session), await store.items(forum_id, session),
-                       await store.accepted_counts(forum_id, session))
+    fora, workshops = await store.fora_of(forum_ids, session), await store.workshops_of(forum_ids, session)
+    venues, items = await store.venues_of(forum_ids, session), await store.items_of(forum_ids, session)
+    accepted = await store.accepted_counts(forum_ids, session)
+    return {f: ForumAgenda(f, fora.get(f) or {}, workshops[f], venues[f], items[f], accepted[f]) for f in forum_ids}
 
 
 async def recheck(uow: UnitOfWork, forum_id: str) -> list[Found]:
     """Check the forum's agenda; emit `agenda.conflict_detected` for each workshop whose set of conflicts changed."""
-    store = AgendaStore(uow.db)
-    agenda = await load(uow.db, forum_id, uow.session)
-    found = agenda.conflicts()
-    reported = await store.reported_conflicts(forum_id, uow.session)
-    for workshop_id, mine in conflicts_by_workshop(found, agenda.workshop_ids).items():
-        now = [f.as_event().model_dump() for f in mine]
-        before = reported.get(workshop_id, {}).get("conflicts")
-        if now == before or (before is None and not now):
-            continue
-        await store.save_conflicts(workshop_id, forum_id, now, uow.session)
-        if _keys(now) != _keys(before or []):  # counts in messages change often; the set of conflicts seldom
-            uow.emit("agenda.conflict_detected", subject=workshop_id, data=AgendaConflictDetected(
-                workshop_id=workshop_id, forum_id=forum_id, conflicts=[f.as_event() for f in mine]))
+    return (await recheck_many({forum_id: uow}))[forum_id]
+
+
+async def recheck_many(uows: dict[str, UnitOfWork]) -> dict[str, list[Found]]:
+    """`recheck` for several fora (each with the unit of work its events are emitted in), reading them together."""
+    first = next(iter(uows.values()))
+    store, forum_ids = AgendaStore(first.db), sorted(uows)
+    agendas = await load_many(first.db, forum_ids, first.session)
+    reported = await store.reported_conflicts(forum_ids, first.session)
+    found: dict[str, list[Found]] = {}
+    for forum_id in forum_ids:
+        agenda, uow = agendas[forum_id], uows[forum_id]
+        found[forum_id] = agenda.conflicts()
+        for workshop_id, mine in conflicts_by_workshop(found[forum_id], agenda.workshop_ids).items():
+            now = [f.as_event().model_dump() for f in mine]
+            before = reported[forum_id].get(workshop_id, {}).get("conflicts")
+            if now == before or (before is None and not now):
+                continue
+            await store.save_conflicts(workshop_id, forum_id, now, uow.session)
+            if _keys(now) != _keys(before or []):  # counts in messages change often; the set of conflicts seldom
+                uow.emit("agenda.conflict_detected", subject=workshop_id, data=AgendaConflictDetected(
+                    workshop_id=workshop_id, forum_id=forum_id, conflicts=[f.as_event() for f in mine]))
     return found
 
 

@@ -40,35 +40,50 @@ class AgendaStore:
         self.db = db
 
     # catalogue projection and counts --------------------------------------------------
-    async def add_counts(self, forum_id: str, changes: list[tuple[str, str, int]], session: Session) -> None:
-        """Add count changes, summed per workshop: one bulk write."""
-        by_workshop: dict[str, dict[str, int]] = {}
-        for workshop_id, field, delta in changes:
-            row = by_workshop.setdefault(workshop_id, {})
-            row[field] = row.get(field, 0) + delta
+    async def add_counts(self, changes: dict[str, list[tuple[str, str, int]]], session: Session) -> None:
+        """Add count changes (per forum: workshop, field, delta), summed per workshop: one bulk write."""
+        by_workshop: dict[tuple[str, str], dict[str, int]] = {}
+        for forum_id, forum_changes in changes.items():
+            for workshop_id, field, delta in forum_changes:
+                row = by_workshop.setdefault((workshop_id, forum_id), {})
+                row[field] = row.get(field, 0) + delta
         if by_workshop:
             await self.db.participation.bulk_write([
                 UpdateOne({"_id": w}, {"$inc": inc, "$set": {"forum_id": forum_id}}, upsert=True)
-                for w, inc in sorted(by_workshop.items())], ordered=True, session=session)
+                for (w, forum_id), inc in sorted(by_workshop.items())], ordered=True, session=session)
 
     async def participation(self, workshop_id: str, session: Session = None) -> dict[str, Any]:
         doc = await self.db.participation.find_one({"_id": workshop_id}, session=session) or {}
         return {"registered_first_choice": doc.get("registered_first_choice", 0),
                 "accepted_total": doc.get("accepted_total", 0), "accepted_by_group": doc.get("accepted_by_group", {})}
 
-    async def accepted_counts(self, forum_id: str, session: Session = None) -> dict[str, int]:
-        docs = self.db.participation.find({"forum_id": forum_id}, {"accepted_total": 1}, session=session)
-        return {d["_id"]: d.get("accepted_total", 0) async for d in docs}
+    async def accepted_counts(self, forum_ids: list[str], session: Session = None) -> dict[str, dict[str, int]]:
+        """Accepted people per workshop, per forum."""
+        out: dict[str, dict[str, int]] = {f: {} for f in forum_ids}
+        async for d in self.db.participation.find({"forum_id": {"$in": forum_ids}}, {"accepted_total": 1, "forum_id": 1},
+                                                  session=session):
+            out[d["forum_id"]][d["_id"]] = d.get("accepted_total", 0)
+        return out
 
     async def workshop(self, workshop_id: str, session: Session = None) -> dict[str, Any] | None:
         return await self.db.catalogue_workshops.find_one({"_id": workshop_id}, session=session)
 
     async def workshops(self, forum_id: str, session: Session = None) -> list[dict[str, Any]]:
-        docs = self.db.catalogue_workshops.find({"forum_id": forum_id, "removed": {"$ne": True}}, session=session)
-        return sorted([d async for d in docs], key=lambda d: d.get("number", 0))
+        return (await self.workshops_of([forum_id], session))[forum_id]
+
+    async def workshops_of(self, forum_ids: list[str], session: Session = None) -> dict[str, list[dict[str, Any]]]:
+        """The workshops of each forum, by number."""
+        out: dict[str, list[dict[str, Any]]] = {f: [] for f in forum_ids}
+        async for d in self.db.catalogue_workshops.find({"forum_id": {"$in": forum_ids}, "removed": {"$ne": True}},
+                                                        session=session):
+            out[d["forum_id"]].append(d)
+        return {f: sorted(docs, key=lambda d: d.get("number", 0)) for f, docs in out.items()}
 
     async def forum(self, forum_id: str, session: Session = None) -> dict[str, Any] | None:
-        return await self.db.catalogue_fora.find_one({"_id": forum_id}, session=session)
+        return (await self.fora_of([forum_id], session)).get(forum_id)
+
+    async def fora_of(self, forum_ids: list[str], session: Session = None) -> dict[str, dict[str, Any]]:
+        return {d["_id"]: d async for d in self.db.catalogue_fora.find({"_id": {"$in": forum_ids}}, session=session)}
 
     async def fora(self) -> list[dict[str, Any]]:
         return [d async for d in self.db.catalogue_fora.find({})]
@@ -76,9 +91,12 @@ class AgendaStore:
     # venue and draft --------------------------------------------------------------------
     async def venue(self, forum_id: str, session: Session = None) -> dict[str, Any]:
         """Rooms, moderators, opening hours and the draft revision of a forum's agenda."""
-        doc = await self.db.agenda_settings.find_one({"_id": forum_id}, session=session) or {}
-        return {"rooms": [], "moderators": [], "day_start": "09:00", "day_end": "17:00", "gap_minutes": 0,
-                "draft_revision": 0, **doc}
+        return (await self.venues_of([forum_id], session))[forum_id]
+
+    async def venues_of(self, forum_ids: list[str], session: Session = None) -> dict[str, dict[str, Any]]:
+        docs = {d["_id"]: d async for d in self.db.agenda_settings.find({"_id": {"$in": forum_ids}}, session=session)}
+        return {f: {"rooms": [], "moderators": [], "day_start": "09:00", "day_end": "17:00", "gap_minutes": 0,
+                    "draft_revision": 0, **docs.get(f, {})} for f in forum_ids}
 
     @staticmethod
     def rooms(venue: dict[str, Any]) -> dict[str, Room]:
@@ -92,8 +110,15 @@ class AgendaStore:
                                                  session=session)
 
     async def items(self, forum_id: str, session: Session = None) -> list[AgendaItemData]:
-        docs = self.db.agenda_items.find({"forum_id": forum_id}, session=session).sort("starts_at", ASCENDING)
-        return [item_from_doc(d) async for d in docs]
+        return (await self.items_of([forum_id], session))[forum_id]
+
+    async def items_of(self, forum_ids: list[str], session: Session = None) -> dict[str, list[AgendaItemData]]:
+        """Each forum's draft items by start."""
+        out: dict[str, list[AgendaItemData]] = {f: [] for f in forum_ids}
+        docs = self.db.agenda_items.find({"forum_id": {"$in": forum_ids}}, session=session).sort("starts_at", ASCENDING)
+        async for d in docs:
+            out[d["forum_id"]].append(item_from_doc(d))
+        return out
 
     async def item(self, item_id: str, session: Session = None) -> dict[str, Any] | None:
         return await self.db.agenda_items.find_one({"_id": item_id}, session=session)
@@ -125,9 +150,12 @@ class AgendaStore:
         await self.db.agenda_versions.insert_one({"_id": f"{doc['workshop_id']}:{doc['version']}", **doc}, session=session)
 
     # conflicts ------------------------------------------------------------------------
-    async def reported_conflicts(self, forum_id: str, session: Session = None) -> dict[str, dict[str, Any]]:
-        docs = self.db.agenda_conflicts.find({"forum_id": forum_id}, session=session)
-        return {d["_id"]: d async for d in docs}
+    async def reported_conflicts(self, forum_ids: list[str], session: Session = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """The conflicts last reported, per forum and workshop."""
+        out: dict[str, dict[str, dict[str, Any]]] = {f: {} for f in forum_ids}
+        async for d in self.db.agenda_conflicts.find({"forum_id": {"$in": forum_ids}}, session=session):
+            out[d["forum_id"]][d["_id"]] = d
+        return out
 
     async def save_conflicts(self, workshop_id: str, forum_id: str, conflicts: list[dict[str, Any]], session: Session) -> None:
         await self.db.agenda_conflicts.update_one(
