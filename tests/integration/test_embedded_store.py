@@ -179,7 +179,7 @@ def _bson_order(value: object) -> tuple[int, float]:
     return (1, float(value)) if isinstance(value, bool) else (0, float(value))  # type: ignore[arg-type]
 
 
-def test_index_changes_take_effect_at_once_although_the_catalog_is_read_once_per_statement():
+def test_catalog_changes_take_effect_at_once_although_the_catalogs_are_read_once_per_command():
     """The embedded store keeps a collection's index definitions for the length of one command (the same fix
     file), and its options. Creating, dropping and changing indexes, dropping and creating a collection, and
     an index turning multikey in the middle of a bulk write must still take effect for the very next write
