@@ -10,6 +10,7 @@ stock server (the index tests pass on both: they guard the fixes' correctness, n
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -282,6 +283,66 @@ def test_keys_packed_and_encoded_the_faster_way_are_the_stock_bytes():
         numbers = sorted((float(v), i) for i, v in scalars if not isinstance(v, str))
         strings = sorted((str(v).encode(), i) for i, v in scalars if isinstance(v, str))
         assert in_index_order == [i for _, i in numbers] + [i for _, i in strings]
+    finally:
+        client.close()
+        store.stop()
+
+
+def test_updates_with_clashing_paths_are_refused_every_time_and_nested_values_are_copied():
+    """The embedded store keeps the answer of an update's path check per shape of update, and copies the
+    document to update by its own walk (the same fix file). A refused shape is refused again, the same
+    field names with other `$rename` targets are judged afresh, and an update of a nested value leaves
+    what other documents and the index hold as it was."""
+    store = started_store()
+    client: MongoClient = MongoClient(embedded.mongodb_url(store.port))
+    try:
+        docs = client["update_check"]["docs"]
+        docs.create_index([("a.b", 1)], name="nested")
+        docs.insert_many([{"_id": i, "a": {"b": i, "c": [1, {"d": i}]}, "x": 0, "y": 0} for i in range(3)])
+        for _ in range(2):
+            with pytest.raises(OperationFailure) as refused:
+                docs.update_one({"_id": 0}, {"$set": {"a": 1}, "$inc": {"a.b": 1}})
+            assert refused.value.code == 40
+        docs.update_one({"_id": 0}, {"$set": {"a.c.1.d": 9}, "$inc": {"a.b": 10}})
+        docs.update_one({"_id": 1}, {"$rename": {"x": "z", "y": "w"}})
+        with pytest.raises(OperationFailure) as refused:  # the same names, a target that clashes with a source
+            docs.update_one({"_id": 2}, {"$rename": {"x": "y", "y": "w"}})
+        assert refused.value.code == 40
+        assert docs.find_one({"_id": 0}) == {"_id": 0, "a": {"b": 10, "c": [1, {"d": 9}]}, "x": 0, "y": 0}
+        assert docs.find_one({"_id": 1}) == {"_id": 1, "a": {"b": 1, "c": [1, {"d": 1}]}, "z": 0, "w": 0}
+        assert docs.find_one({"_id": 2}) == {"_id": 2, "a": {"b": 2, "c": [1, {"d": 2}]}, "x": 0, "y": 0}
+        assert [d["_id"] for d in docs.find({"a.b": {"$gte": 0}}).sort("a.b", 1)] == [1, 2, 0]
+        assert docs.count_documents({"a.b": 0}) == 0
+    finally:
+        client.close()
+        store.stop()
+
+
+def test_in_over_strings_matches_as_mongod_does():
+    """The embedded store matches `$in` over plain strings by a set (the same fix file). Mixed candidates,
+    arrays, nulls, missing fields, regular expressions and collations still match as before."""
+    store = started_store()
+    client: MongoClient = MongoClient(embedded.mongodb_url(store.port))
+    try:
+        docs = client["in_check"]["docs"]
+        docs.insert_many([{"_id": "s-a", "v": "a"}, {"_id": "s-b", "v": "b"}, {"_id": "s-A", "v": "A"},
+                          {"_id": "arr", "v": ["a", "cc"]}, {"_id": "one", "v": 1}, {"_id": "null", "v": None},
+                          {"_id": "none"}, {"_id": "nested", "v": {"w": "a"}}])
+
+        def ids(query: dict[str, object], **options: object) -> list[str]:
+            return sorted(d["_id"] for d in docs.find(query, {"_id": 1}, **options))
+
+        for _ in range(2):  # the second round reuses nothing of the first query's candidates
+            assert ids({"v": {"$in": ["a", "x"]}}) == ["arr", "s-a"]
+            assert ids({"v": {"$in": ["b"]}}) == ["s-b"]
+            assert ids({"v": {"$in": ["a", 1]}}) == ["arr", "one", "s-a"]
+            assert ids({"v": {"$in": ["a", None]}}) == ["arr", "none", "null", "s-a"]
+            assert ids({"v": {"$in": [re.compile("^c")]}}) == ["arr"]
+            assert ids({"v": {"$in": ["A"]}}, collation={"locale": "en", "strength": 2}) == ["arr", "s-A", "s-a"]
+            assert ids({"v": {"$in": [["a", "cc"]]}}) == ["arr"]
+            assert ids({"v.w": {"$in": ["a"]}}) == ["nested"]
+            assert ids({"_id": {"$in": ["s-a", "one", "missing"]}}) == ["one", "s-a"]
+            assert ids({"v": {"$nin": ["a", "b"]}}) == ["nested", "none", "null", "one", "s-A"]
     finally:
         client.close()
         store.stop()
