@@ -112,8 +112,7 @@ async def _flush(store: RegistrationStore, plan: _Plan, pending: list[tuple[dict
     """Write the planned decisions (guarded by the versions read) and emit one event per decision."""
     if not pending:
         return
-    firsts = {forum: await store.next_waitlist_seq(forum, uow0.session, step=used) - used + 1
-              for forum, used in plan.waitlist_seqs.items()}
+    firsts = await store.next_waitlist_seqs(dict(plan.waitlist_seqs), uow0.session)
     if not await store.save_fills([plan.fills[w] for w in sorted(plan.touched)], plan.versions, uow0.session):
         raise ConcurrentChange("a workshop's counts changed during the batch")
     updates = []

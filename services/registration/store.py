@@ -151,6 +151,21 @@ class RegistrationStore:
         )
         return int(doc["seq"])
 
+    async def next_waitlist_seqs(self, steps: dict[str, int], session: Session) -> dict[str, int]:
+        """Take `step` numbers of each forum's waiting-list sequence at once; returns each forum's first number.
+
+        Two commands for any number of fora (one bulk, one read), inside the caller's transaction.
+        """
+        steps = {forum: step for forum, step in steps.items() if step > 0}
+        if not steps:
+            return {}
+        ids = {forum: f"waitlist:{forum}" for forum in steps}
+        await self.db.counters.bulk_write([UpdateOne({"_id": ids[forum]}, {"$inc": {"seq": step}}, upsert=True)
+                                           for forum, step in sorted(steps.items())], ordered=True, session=session)
+        last = {d["_id"]: int(d["seq"]) async for d in self.db.counters.find({"_id": {"$in": sorted(ids.values())}},
+                                                                              session=session)}
+        return {forum: last[ids[forum]] - step + 1 for forum, step in steps.items()}
+
     async def waitlist_position(self, doc: dict[str, Any], session: Session = None) -> int | None:
         """Live place on the waiting list (1 = next to move up)."""
         if doc.get("status") != "waitlisted" or doc.get("waitlist_seq") is None:

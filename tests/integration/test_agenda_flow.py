@@ -176,3 +176,33 @@ def test_bad_items_get_422_naming_the_field(stack, http):
     assert http.post(url, json={**base, "ends_at": "2027-03-25T11:00"}).status_code == 401
     assert http.post(stack.url("agenda", f"/api/v1/fora/{FORUM}/agenda/publish")).status_code == 401
     assert http.get(stack.url("agenda", "/api/v1/workshops/tf9-ws9/agenda")).status_code == 404
+
+
+async def test_several_fora_read_together_are_each_read_as_on_their_own(stack, http, mongo):
+    """The agenda service checks all fora of a consumed batch from one read per collection (`load_many`).
+    Against the running service's store, each forum's agenda read that way (workshops, rooms, items,
+    accepted counts) and its conflicts equal those read for that forum alone, for the seeded forum, a copy
+    with other workshops, and a forum the agenda never heard of."""
+    from pymongo import AsyncMongoClient
+
+    from services.agenda.service import load, load_many
+    from tests.integration.selection_support import seeded_copy
+
+    copy, workshops = seeded_copy(stack, http)
+    eventually(lambda: mongo["themenforum_agenda"].catalogue_workshops.count_documents({"forum_id": copy}) == len(workshops),
+               timeout=30)
+    client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
+    try:
+        db = client["themenforum_agenda"]
+        fora = [FORUM, copy, f"unknown-{uuid.uuid4().hex[:6]}"]
+        together = await load_many(db, fora)
+        assert sorted(together) == sorted(fora)
+        for forum_id in fora:
+            alone = await load(db, forum_id)
+            assert together[forum_id] == alone, forum_id
+            assert together[forum_id].conflicts() == alone.conflicts(), forum_id
+        assert {w["_id"] for w in together[copy].workshops} == set(workshops)
+        assert together[FORUM].items and not {w["_id"] for w in together[FORUM].workshops} & set(workshops)
+        assert together[fora[2]].workshops == [] and together[fora[2]].items == []
+    finally:
+        await client.close()

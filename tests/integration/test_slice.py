@@ -73,7 +73,14 @@ def test_every_service_answers_probes_metrics_and_asyncapi(stack, http):
         assert http.get(stack.url(name, "/healthz")).json() == {"status": "ok"}
         ready = http.get(stack.url(name, "/readyz")).json()
         assert ready == {"status": "ok", "checks": {"bus": True, "store": True}}
-        assert "themenforum_http_requests_total" in http.get(stack.url(name, "/metrics")).text
+        counted = [line for line in http.get(stack.url(name, "/metrics")).text.splitlines()
+                   if line.startswith("themenforum_http_requests_total{")]
+        # Counted by route template and status, for this service (the readiness probe above answered 200).
+        assert any(all(f'{k}="{v}"' in line for k, v in
+                       {"service": name, "method": "GET", "route": "/readyz", "status": "200"}.items()) for line in counted)
+        timed = http.get(stack.url(name, "/metrics")).text
+        assert f'themenforum_http_request_seconds_count{{route="/metrics",service="{name}"}}' in timed or \
+            f'themenforum_http_request_seconds_count{{service="{name}",route="/metrics"}}' in timed
         doc = http.get(stack.url(name, "/asyncapi")).json()
         assert doc["asyncapi"].startswith("3.") and doc["channels"]
         assert http.get(stack.url(name, "/openapi.json")).status_code == 200
