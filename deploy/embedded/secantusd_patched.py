@@ -4,10 +4,21 @@
 # Themenforum's Apache-2.0 code: it imports SecantusDB and replaces a few of its methods before
 # starting the server. Themenforum's code never imports it; the embedded stack runs it as a
 # program (shared/embedded.py), the same way it runs the stock `secantusd-py`.
-"""SecantusDB's dev server with four fixes: cursors released between a transaction's statements,
-updates that rewrite only the indexes whose fields changed (see `_index_only_what_changed`), a
-collection's index definitions and options read once per command (see `_read_catalogs_once_per_command`),
-and WiredTiger's Python key and value packing planned once per format (see `_plan_packing_once_per_format`).
+"""SecantusDB's dev server with seven fixes, each a function below that says what it changes and why:
+
+1. a transaction's cursors released between its statements (`_reset_cursors_after_statements`, below);
+2. updates that rewrite only the indexes whose fields changed (`_index_only_what_changed`);
+3. a collection's index definitions and options read once per command (`_read_catalogs_once_per_command`);
+4. WiredTiger's Python key and value packing planned once per format (`_plan_packing_once_per_format`);
+5. index keys of plain strings, integers and nulls encoded directly (`_encode_strings_and_integers_directly`);
+6. an update's path check kept per shape of update, and documents copied without `deepcopy`
+   (`_lighter_update_bookkeeping`);
+7. `$in` over plain strings matched by a set (`_match_string_in_by_set`).
+
+The first fixes stalls; the others cut the store's CPU per document (a probe of inserts and
+decision-like updates on a registration-like collection: 0.357 -> 0.153 ms per insert and 0.750 ->
+0.307 ms per update from fixes 3 to 6). `python secantusd_patched.py --check-packing` compares 4
+and 5 with the stock functions on random values.
 
 A transaction's cursors kept their positions between statements. SecantusDB releases cursor
 positions after every statement outside a transaction (`release_thread_snapshot`), but not inside
@@ -25,7 +36,7 @@ A second change was tried and left out: letting the registry's prune skip busy t
 instead of waiting for them. Transactions then ran side by side, and the store needed about 2 ms
 more CPU per registration in the flow benchmark (10.8 against 8.9 ms).
 
-All four belong upstream (the last one to WiredTiger's Python API); remove this file once the pinned SecantusDB has them.
+All belong upstream (4 to WiredTiger's Python API); remove this file once the pinned SecantusDB has them.
 Set SECANTUS_UNPATCHED=1 to run the stock server for comparison.
 """
 
