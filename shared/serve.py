@@ -11,9 +11,6 @@ def serve(app: FastAPI) -> None:
     settings = app.state.settings
     uvicorn.run(
         app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
-        # uvloop runs the whole service (HTTP, Kafka, MongoDB, SMTP) on libuv, and httptools parses HTTP in C:
-        # both are pinned dependencies, named here so that a missing one fails at start, not silently.
-        loop="uvloop", http="httptools",
         timeout_graceful_shutdown=5,
         # Clients that reuse connections (partner sites, load balancers) must not race a 5 s idle close.
         timeout_keep_alive=75,
