@@ -146,7 +146,7 @@ class RegistrationStore:
     async def next_waitlist_seq(self, forum_id: str, session: Session, step: int = 1) -> int:
         """A forum-wide, increasing number that orders the waiting lists."""
         doc = await self.db.counters.find_one_and_update(
-            {"_id": f"waitlist:{forum_id}"}, {"$inc": {"seq": step}}, upsert=True, return_document=ReturnDocument.AFTER,
+            {"_id": _waitlist_counter(forum_id)}, {"$inc": {"seq": step}}, upsert=True, return_document=ReturnDocument.AFTER,
             session=session,
         )
         return int(doc["seq"])
@@ -159,7 +159,7 @@ class RegistrationStore:
         steps = {forum: step for forum, step in steps.items() if step > 0}
         if not steps:
             return {}
-        ids = {forum: f"waitlist:{forum}" for forum in steps}
+        ids = {forum: _waitlist_counter(forum) for forum in steps}
         await self.db.counters.bulk_write([UpdateOne({"_id": ids[forum]}, {"$inc": {"seq": step}}, upsert=True)
                                            for forum, step in sorted(steps.items())], ordered=True, session=session)
         last = {d["_id"]: int(d["seq"]) async for d in self.db.counters.find({"_id": {"$in": sorted(ids.values())}},
@@ -299,6 +299,11 @@ def decision_update(fields: dict[str, Any]) -> dict[str, Any]:
     """The write of a new current decision: its fields, the next sequence number, and an entry in its history."""
     entry = {k: fields.get(k) for k in HISTORY} | {"decided_at": utcnow()}
     return {"$set": fields, "$inc": {"decision_seq": 1}, "$push": {"decision_history": entry}}
+
+
+def _waitlist_counter(forum_id: str) -> str:
+    """The counters document of a forum's waiting-list sequence."""
+    return f"waitlist:{forum_id}"
 
 
 def _config(doc: dict[str, Any]) -> dict[str, Any]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import icalendar
-import pytest
+from pymongo import AsyncMongoClient
 
+from services.agenda.service import load, load_many
 from shared.testing import eventually
 from tests.conftest import person
+from tests.integration.selection_support import seeded_copy
 from tests.kafka import events, read_topic
 
 FORUM = "themenforum-2"
@@ -183,11 +184,6 @@ async def test_several_fora_read_together_are_each_read_as_on_their_own(stack, h
     Against the running service's store, each forum's agenda read that way (workshops, rooms, items,
     accepted counts) and its conflicts equal those read for that forum alone, for the seeded forum, a copy
     with other workshops, and a forum the agenda never heard of."""
-    from pymongo import AsyncMongoClient
-
-    from services.agenda.service import load, load_many
-    from tests.integration.selection_support import seeded_copy
-
     copy, workshops = seeded_copy(stack, http)
     eventually(lambda: mongo["themenforum_agenda"].catalogue_workshops.count_documents({"forum_id": copy}) == len(workshops),
                timeout=30)
