@@ -29,7 +29,7 @@ from . import invitations, keys
 from .domain import IntakeError, RegistrationCreate, check_against_forum, near_duplicate_ids
 from .retention_rules import notice_id
 from .selection import organisation_key
-from .store import RegistrationStore
+from .store import RegistrationStore, forum_org
 
 log = structlog.get_logger()
 Answer = tuple[int, dict[str, Any]]
@@ -152,6 +152,7 @@ class Intake:
             "_id": registration_id, **submitted.model_dump(mode="json", exclude={"registration_id"}),
             "email_lower": str(body.email).lower(), "motivation": body.motivation, "status": "received",
             "decision_seq": 0, "token_hash": self.token_hash(token), "created_at": utcnow(), "org_key": org_key,
+            "forum_org": forum_org(forum.forum_id, org_key),
             "near_duplicate_of": near, "seat": None, **invitations.registration_fields(request.invitation),
             "consent_notice_id": notice_id(forum.forum_id, forum.privacy_notice_version, forum.privacy_notice_text),
         }

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.registration.store import RegistrationStore
+from services.registration.store import RegistrationStore, ensure_indexes, forum_org
 
 
 @pytest.fixture
@@ -37,3 +37,31 @@ async def test_waiting_list_numbers_for_several_fora_at_once_continue_each_forum
         async with await session.start_transaction():
             assert await registrations.next_waitlist_seqs({"f2": 1, "f1": 1}, session) == {"f1": 6, "f2": 6}
     assert await registrations.next_waitlist_seqs({}, None) == {}
+
+
+async def test_near_duplicate_candidates_of_several_fora_come_from_one_query_and_stay_in_their_forum(store):
+    client, registrations = store
+    docs = [("r1", "f1", "stadt herne"), ("r2", "f2", "stadt herne"), ("r3", "f1", "ruhr uni"), ("r4", "f1", "stadt herne")]
+    await registrations.db.registrations.insert_many([
+        {"_id": i, "forum_id": f, "org_key": o, "forum_org": forum_org(f, o), "first_name": "A", "last_name": i,
+         "status": "received"} for i, f, o in docs])
+    found = await registrations.same_organisations({("f1", "stadt herne"), ("f2", "stadt herne"), ("f2", "ruhr uni")})
+    assert {pair: sorted(d["_id"] for d in same) for pair, same in found.items()} == {
+        ("f1", "stadt herne"): ["r1", "r4"], ("f2", "stadt herne"): ["r2"], ("f2", "ruhr uni"): []}
+
+
+async def test_registrations_stored_before_the_combined_field_get_it_once_and_the_old_index_goes(store):
+    client, registrations = store
+    db = registrations.db
+    await db.registrations.create_index([("forum_id", 1), ("org_key", 1)])
+    await db.registrations.insert_many([{"_id": f"old{i}", "forum_id": f"f{i % 2}", "org_key": f"org {i}", "email_lower": f"{i}@x"}
+                                        for i in range(3)] + [{"_id": "no-org", "forum_id": "f0", "email_lower": "n@x"}])
+    await ensure_indexes(db)
+    assert {d["_id"]: d["forum_org"] async for d in db.registrations.find()} == {
+        "old0": forum_org("f0", "org 0"), "old1": forum_org("f1", "org 1"), "old2": forum_org("f0", "org 2"),
+        "no-org": forum_org("f0", "")}
+    assert "forum_id_1_org_key_1" not in await db.registrations.index_information()
+    assert (await db.migrations.find_one({"_id": "registrations.forum_org"}))["registrations"] == 4
+    await db.registrations.insert_one({"_id": "later", "forum_id": "f0", "org_key": "x", "email_lower": "l@x"})
+    await ensure_indexes(db)  # done once: the marker stops a second pass over the collection
+    assert "forum_org" not in await db.registrations.find_one({"_id": "later"})
