@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from shared.events.catalogue import ForumConfigured, ForumStatus, WorkshopConfigured
+from shared.events.catalogue import ForumConfigured, ForumStatus
 from shared.events.common import ActorGroup, Language
 from shared.municipalities import is_valid_municipality
 
@@ -69,14 +70,13 @@ class IntakeError(ValueError):
         self.field, self.message, self.reason = field_name, message, reason
 
 
-def check_against_forum(body: RegistrationCreate, forum: ForumConfigured | None, workshops: list[WorkshopConfigured], now: datetime) -> None:
-    """Raise IntakeError when the forum is not open or a preference is not one of its workshops."""
+def check_against_forum(body: RegistrationCreate, forum: ForumConfigured | None, workshop_ids: Collection[str], now: datetime) -> None:
+    """Raise IntakeError when the forum is not open or a preference is not one of its (current) workshops."""
     if forum is None:
         raise IntakeError("forum_id", "Diese Veranstaltung gibt es nicht oder die Anmeldung ist nicht geöffnet.", "unknown forum")
     if not registration_open(forum, now):
         raise IntakeError("forum_id", window_text(forum, now), window_reason(forum, now))
-    known = {w.workshop_id for w in workshops if not w.removed}
-    unknown = [p for p in body.preferences if p not in known]
+    unknown = [p for p in body.preferences if p not in workshop_ids]
     if unknown:
         raise IntakeError("preferences", "Unbekannter Workshop: " + ", ".join(unknown), "unknown workshop id")
 

@@ -119,11 +119,11 @@ class Intake:
         found = await store.get_fora(named) if named else {}
         if any(not r.body.forum_id for r in batch) and (default := await store.default_forum()) is not None:
             found[""] = default
-        workshops_of = await store.workshops_of({f.forum_id for f in found.values()}) if found else {}
+        workshops_of = await store.workshop_ids_of({f.forum_id for f in found.values()}) if found else {}
         now, checked = self.clock.now(), []
         for request in batch:
             forum = found.get(request.body.forum_id or "")
-            workshops = workshops_of.get(forum.forum_id, []) if forum else []
+            workshops = workshops_of.get(forum.forum_id, set()) if forum else set()
             try:
                 check_against_forum(request.body, forum, workshops, now)
                 request.invitation = await invitations.check_invitation(store.db, forum.forum_id, request.body)  # type: ignore[union-attr]

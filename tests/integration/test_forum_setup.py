@@ -248,6 +248,8 @@ def test_a_clone_copies_workshops_quotas_and_texts_with_new_ids_and_no_people(st
     assert in_use.status_code == 409 and "bitte zuerst umbuchen" in in_use.json()["detail"]
     assert api(stack, http, "DELETE", f"/api/v1/fora/{forum}/workshops/{_ws2}").json()["removed"] is True
     assert list(fill(stack, http, forum)) == [ws1]
+    gone = register(stack, http, person(forum_id=forum, preferences=[_ws2]))  # a removed workshop is no choice any more
+    assert gone.status_code == 422 and gone.json()["errors"][0]["field"] == "preferences", gone.text
 
 
 def test_archive_stops_registration_and_bad_input_names_the_field(stack, http):
