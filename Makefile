@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test bench bench-ladder soak docs clean install unit
+.PHONY: up test bench bench-ladder bench-census soak docs clean install unit
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 ## The same bench scenario at several commits, one after the other (REVS="a b c"; BENCH_FLOW_N default 2000).
 bench-ladder: $(STAMP)
 	$(PY) -m tests.bench.ladder $(REVS)
+
+## Which store commands a registration costs (the flow with the store's commands counted; BENCH_FLOW_N default 5000).
+bench-census: $(STAMP)
+	$(PY) -m tests.bench.census
 
 ## Fault campaign (SIGKILL each service, restart the store) and sustained load with memory sampled (~15 min).
 soak: $(STAMP)
