@@ -42,8 +42,10 @@ HELD_TOO_LONG = timedelta(seconds=10)  # well inside the stale-claim limit (MAIL
 class DueClaims:
     """One sender's view of a delivery collection's due entries; `claim(now)` takes the next one."""
 
-    def __init__(self, collection: Any, *, batch: int = 64, claim_batch: int = 8, rescan_s: float = 20.0) -> None:
-        self.collection, self.batch, self.claim_batch = collection, batch, claim_batch
+    def __init__(self, collection: Any, *, batch: int = 64, claim_batch: int = 8, rescan_s: float = 20.0,
+                 on_claimed: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None) -> None:
+        """`on_claimed` sees each batch of claims as taken (e.g. to read what the sending needs for all at once)."""
+        self.collection, self.batch, self.claim_batch, self.on_claimed = collection, batch, claim_batch, on_claimed
         self.rescan = timedelta(seconds=rescan_s)
         self.cursor: datetime | None = None
         self.width = timedelta(seconds=2)
@@ -64,7 +66,10 @@ class DueClaims:
                     if not self.candidates and not await self._read(now):
                         return None
                     ids = [self.candidates.popleft() for _ in range(min(self.claim_batch, len(self.candidates)))]
-                    self.claimed.extend(await self._claim_many(ids, now))
+                    taken = await self._claim_many(ids, now)
+                    if taken and self.on_claimed is not None:
+                        await self.on_claimed(taken)
+                    self.claimed.extend(taken)
                     # None taken: another instance was faster, or they were rescheduled. Read on.
                 doc = self.claimed.popleft()
                 if now - doc["claimed_at"] <= HELD_TOO_LONG or await self._restamp(doc, now):

@@ -38,6 +38,7 @@ from .store import NotifyStore
 log = structlog.get_logger()
 CATALOGUE_GRACE_S = 60  # after this a mail goes out even without titles (ids stand in for them)
 CACHE_S = 2.0  # catalogue facts change rarely; a burst of mails shares one read
+PREFETCH_S = 2.0  # a claimed mail's recipient and key, read with its claim batch, serve this long
 REPORT_GATHER_S = 0.005  # how long the first outcome waits for others to share its transaction
 REPORT_BATCH = 64
 # (delivery, event type, event data, delivery fields, the waiting worker's future)
@@ -107,6 +108,8 @@ class MailSender:
         self.runtime, self.settings = runtime, settings
         self.bucket = TokenBucket(settings.mail_rate_per_s, settings.mail_burst)
         self.cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        # delivery id -> (read at, recipient, key): read for a whole claim batch, taken by the mail that needs it
+        self.prefetched: dict[str, tuple[float, dict[str, Any] | None, str | None]] = {}
         self._due: DueClaims | None = None
         self._outcomes: list[_Outcome] = []
         self._recording = False
@@ -119,8 +122,23 @@ class MailSender:
     def due(self) -> DueClaims:
         """The workers' shared view of the due mails (made once the store is connected)."""
         if self._due is None:
-            self._due = DueClaims(self.runtime.db.deliveries)
+            self._due = DueClaims(self.runtime.db.deliveries, on_claimed=self._prefetch)
         return self._due
+
+    async def _prefetch(self, claimed: list[dict[str, Any]]) -> None:
+        """Read the recipients and keys of a batch of claimed mails in two queries, instead of two per mail.
+
+        They are read as the mails are claimed, so they are as current as the claimed mails
+        themselves; a mail that waits longer than PREFETCH_S (slow SMTP, rate limit) reads again.
+        """
+        owners = sorted({d["recipient_id"] for d in claimed})
+        people = {p["_id"]: p async for p in self.store.db.recipients.find({"_id": {"$in": owners}})}
+        keys = await keyring.keys_for(self.runtime.db, owners)
+        at = time.monotonic()
+        # Claims given back or lost (held too long) never come to be sent here: their reads expire.
+        self.prefetched = {k: v for k, v in self.prefetched.items() if at - v[0] < PREFETCH_S}
+        for d in claimed:
+            self.prefetched[d["_id"]] = (at, people.get(d["recipient_id"]), keys.get(d["recipient_id"]))
 
     async def run_forever(self) -> None:
         await self.store.release_stale(utcnow() - timedelta(seconds=self.settings.mail_stale_after_s))
@@ -170,7 +188,10 @@ class MailSender:
         fields["to"] = delivery.get("to") or ""
         if not any(pii.is_sealed(v) for v in fields.values()):
             return True
-        keys = await keyring.keys_for(self.runtime.db, [owner])
+        if "key" in facts:  # read with the claim
+            keys = {owner: facts["key"]} if facts["key"] else {}
+        else:
+            keys = await keyring.keys_for(self.runtime.db, [owner])
         if owner not in keys:
             return False
         try:
@@ -236,8 +257,13 @@ class MailSender:
         await self.store.mark(delivery["_id"], {"status": "pending", "attempts": delivery["attempts"] - 1, "next_attempt_at": at})
 
     async def _facts(self, delivery: dict[str, Any]) -> dict[str, Any]:
-        """Recipient and catalogue facts for a mail (catalogue cached briefly: bursts share them)."""
-        return {"recipient": await self.store.recipient(delivery["recipient_id"]),
+        """Recipient (and key, when read with the claim) and catalogue facts for a mail (catalogue cached briefly)."""
+        early = self.prefetched.pop(delivery["_id"], None)
+        if early is not None and time.monotonic() - early[0] < PREFETCH_S:
+            person: dict[str, Any] = {"recipient": early[1], "key": early[2]}
+        else:
+            person = {"recipient": await self.store.recipient(delivery["recipient_id"])}
+        return {**person,
                 "forum": await self._cached("forum", delivery.get("forum_id")),
                 "workshop": await self._cached("workshop", delivery.get("workshop_id")),
                 "agenda": await self._cached("agenda", delivery.get("workshop_id"))}

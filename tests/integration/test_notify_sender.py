@@ -170,3 +170,32 @@ async def test_a_worker_reuses_its_connection_and_a_refused_recipient_fails_at_o
     delivery = await queue_one(refusing)
     doc = await drain(refusing, delivery["_id"], {"sent", "failed"})
     assert doc["status"] == "failed" and doc["attempts"] == 1 and "550" in doc["last_error"]
+
+
+async def test_a_claim_batch_reads_its_recipients_and_keys_once_and_each_mail_opens_its_own_address(sender_with, monkeypatch):
+    from shared import keyring, pii
+
+    sender, smtp = await sender_with([])
+    people = []
+    for n in range(6):
+        delivery = await queue_one(sender)
+        pid, key = delivery["recipient_id"], pii.new_key()
+        sealed = pii.seal_fields(key, pid, {"email": f"person{n}@example.org", "first_name": f"Name{n}"})
+        await sender.runtime.db.recipients.update_one({"_id": pid}, {"$set": sealed})
+        await sender.runtime.db.deliveries.update_one({"_id": delivery["_id"]}, {"$set": {"to": sealed["email"]}})
+        if n < 5:  # the sixth person's key has not arrived: that mail waits
+            await keyring.remember(sender.runtime.db, {pid: key}, None)
+        people.append((delivery["_id"], f"person{n}@example.org"))
+    single_reads = []
+    original = notify_store.NotifyStore.recipient
+    monkeypatch.setattr(notify_store.NotifyStore, "recipient",
+                        lambda self, pid, session=None: single_reads.append(pid) or original(self, pid, session))
+
+    while await sender.send_one():
+        pass
+    assert single_reads == [] and sender.prefetched == {}  # read with their claims, each taken by its mail
+    assert len(smtp.accepted) == 5
+    by_address = {n: next((m for m in smtp.accepted if f"To: person{n}@example.org".encode() in m), b"") for n in range(5)}
+    assert all(f"Name{n}".encode() in mail for n, mail in by_address.items()), smtp.accepted[0][:600]
+    statuses = {d["_id"]: d["status"] async for d in sender.runtime.db.deliveries.find()}
+    assert [statuses[i] for i, _ in people] == ["sent"] * 5 + ["waiting"]
