@@ -169,12 +169,13 @@ class MailSender:
 
     async def release_known_recipients(self) -> None:
         """Safety net for the race where a decision and the person's registration (or key) were handled at once."""
-        waiting = await self.store.waiting()
-        keys = await keyring.keys_for(self.runtime.db, [d["recipient_id"] for d in waiting])
-        for delivery in waiting:
-            person = await self.store.recipient(delivery["recipient_id"])
-            if person and (delivery["recipient_id"] in keys or not pii.is_sealed(person["email"])):
-                await self.store.release_waiting(delivery["recipient_id"], person["email"], utcnow(), None)
+        owners = sorted({d["recipient_id"] for d in await self.store.waiting()})
+        keys = await keyring.keys_for(self.runtime.db, owners)
+        people = await self.store.recipients(owners)  # one read: this sweep runs every second
+        for owner in owners:
+            person = people.get(owner)
+            if person and (owner in keys or not pii.is_sealed(person["email"])):
+                await self.store.release_waiting(owner, person["email"], utcnow(), None)
 
     async def _open_personal(self, delivery: dict[str, Any], facts: dict[str, Any]) -> bool:
         """Open the sealed address and names for this mail only (the store keeps them sealed).

@@ -70,6 +70,10 @@ class NotifyStore:
     async def recipient(self, participant_id: str, session: Session = None) -> dict[str, Any] | None:
         return await self.db.recipients.find_one({"_id": participant_id}, session=session)
 
+    async def recipients(self, participant_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Several recipients in one read, by id."""
+        return {d["_id"]: d async for d in self.db.recipients.find({"_id": {"$in": participant_ids}})} if participant_ids else {}
+
     async def release_waiting(self, participant_id: str, email: str, now: datetime, session: Session) -> int:
         """Deliveries that waited for this person's address become due."""
         result = await self.db.deliveries.update_many(

@@ -199,3 +199,25 @@ async def test_a_claim_batch_reads_its_recipients_and_keys_once_and_each_mail_op
     assert all(f"Name{n}".encode() in mail for n, mail in by_address.items()), smtp.accepted[0][:600]
     statuses = {d["_id"]: d["status"] async for d in sender.runtime.db.deliveries.find()}
     assert [statuses[i] for i, _ in people] == ["sent"] * 5 + ["waiting"]
+
+
+async def test_the_sweep_releases_waiting_mails_of_every_person_now_reachable_and_only_those(sender_with):
+    from shared import keyring, pii
+
+    sender, _ = await sender_with([])
+    db = sender.runtime.db
+    keyed, keyless, unknown, plain, plain_again = [await queue_one(sender) for _ in range(5)]
+    for delivery, key in ((keyed, pii.new_key()), (keyless, pii.new_key())):
+        pid = delivery["recipient_id"]
+        await db.recipients.update_one({"_id": pid}, {"$set": pii.seal_fields(key, pid, {"email": f"{pid}@example.org"})})
+        if delivery is keyed:
+            await keyring.remember(db, {pid: key}, None)
+    await db.recipients.delete_one({"_id": unknown["recipient_id"]})
+    await db.deliveries.update_one({"_id": plain_again["_id"]}, {"$set": {"recipient_id": plain["recipient_id"]}})
+    await db.deliveries.update_many({}, {"$set": {"status": "waiting", "to": None}})
+
+    await sender.release_known_recipients()
+    status = {d["_id"]: (d["status"], d["to"]) async for d in db.deliveries.find()}
+    assert status[keyed["_id"]][0] == "pending" and pii.is_sealed(status[keyed["_id"]][1])  # opened only to send
+    assert status[plain["_id"]] == status[plain_again["_id"]] == ("pending", f"{plain['recipient_id']}@example.org")
+    assert status[keyless["_id"]] == status[unknown["_id"]] == ("waiting", None)
