@@ -4,8 +4,8 @@
 # SecantusDB. Themenforum's code never imports it; `python -m tests.bench.census` runs it as the store.
 """The patched SecantusDB server (secantusd_patched.py) with a census of the commands it runs.
 
-Every command is counted by (database, collection, command): calls, documents written, and the
-CPU time of the thread that ran it. The census is written as JSON to the file named by
+Every command is counted by (database, collection, command and the fields its filter names): calls,
+documents written, and the CPU time of the thread that ran it. The census is written as JSON to the file named by
 SECANTUS_CENSUS_OUT every two seconds and when the server stops.
 """
 
@@ -22,6 +22,21 @@ from pathlib import Path
 from typing import Any
 
 WRITTEN = {"insert": "documents", "update": "updates", "delete": "deletes"}
+
+
+def shape(name: str, body: Any) -> str:
+    """The command and the top-level fields of its filter (the first statement's, for a bulk), e.g. `find{_id}`."""
+    if name in ("find", "count", "findAndModify", "findandmodify"):
+        where = body.get("filter", body.get("query"))
+    elif name in ("update", "delete"):
+        statements = body.get(WRITTEN[name]) or [{}]
+        where = statements[0].get("q")
+    elif name == "aggregate":
+        first = (body.get("pipeline") or [{}])[0]
+        where = first.get("$match") if isinstance(first, dict) else None
+    else:
+        return name
+    return f"{name}{{{','.join(sorted(where))}}}" if isinstance(where, dict) else name
 
 
 def _load_patched() -> Any:
@@ -62,7 +77,7 @@ def main() -> int:
         def dispatch(body: Any, ctx: Any, *args: Any, **kwargs: Any) -> Any:
             name = next(iter(body), "?")
             target = body.get("collection") if name == "getMore" else body.get(name)
-            key = f"{body.get('$db', '')}|{target if isinstance(target, str) else ''}|{name}"
+            key = f"{body.get('$db', '')}|{target if isinstance(target, str) else ''}|{shape(name, body)}"
             docs = len(body.get(WRITTEN[name]) or []) if name in WRITTEN else 0
             started = time.thread_time()
             try:

@@ -6,7 +6,8 @@ Runs the flow scenario (and the floors it needs) with the store started through
 deploy/embedded/secantusd_census.py, then prints, per database, collection and command: calls,
 documents written and the store's CPU, each per registration, and the CPU per call. A
 registration here is one document inserted into the registration service's `registrations`
-(the flow's runs and its paced run together). The floor's own database is left out. Counting
+(the flow's runs and its paced run together). A command is shown with the fields its filter
+names, e.g. `find{_id}` or `update{_id,status}` (a bulk by its first statement). The floor's own database is left out. Counting
 costs the store a little CPU of its own, so compare censuses with each other, not with `make bench`.
 """
 
