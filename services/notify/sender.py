@@ -172,10 +172,8 @@ class MailSender:
         owners = sorted({d["recipient_id"] for d in await self.store.waiting()})
         keys = await keyring.keys_for(self.runtime.db, owners)
         people = await self.store.recipients(owners)  # one read: this sweep runs every second
-        for owner in owners:
-            person = people.get(owner)
-            if person and (owner in keys or not pii.is_sealed(person["email"])):
-                await self.store.release_waiting(owner, person["email"], utcnow(), None)
+        await self.store.release_waiting_many({owner: person["email"] for owner, person in people.items()
+                                               if owner in keys or not pii.is_sealed(person["email"])}, utcnow(), None)
 
     async def _open_personal(self, delivery: dict[str, Any], facts: dict[str, Any]) -> bool:
         """Open the sealed address and names for this mail only (the store keeps them sealed).
