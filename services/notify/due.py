@@ -67,9 +67,9 @@ class DueClaims:
                         return None
                     ids = [self.candidates.popleft() for _ in range(min(self.claim_batch, len(self.candidates)))]
                     taken = await self._claim_many(ids, now)
+                    self.claimed.extend(taken)  # first: a failing hook must not strand claims until the stale sweep
                     if taken and self.on_claimed is not None:
                         await self.on_claimed(taken)
-                    self.claimed.extend(taken)
                     # None taken: another instance was faster, or they were rescheduled. Read on.
                 doc = self.claimed.popleft()
                 if now - doc["claimed_at"] <= HELD_TOO_LONG or await self._restamp(doc, now):

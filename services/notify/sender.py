@@ -132,8 +132,12 @@ class MailSender:
         themselves; a mail that waits longer than PREFETCH_S (slow SMTP, rate limit) reads again.
         """
         owners = sorted({d["recipient_id"] for d in claimed})
-        people = {p["_id"]: p async for p in self.store.db.recipients.find({"_id": {"$in": owners}})}
-        keys = await keyring.keys_for(self.runtime.db, owners)
+        try:
+            people = await self.store.recipients(owners)
+            keys = await keyring.keys_for(self.runtime.db, owners)
+        except Exception as exc:  # noqa: BLE001 - only a shortcut: each mail then reads its own
+            log.warning("mail.prefetch_failed", error=type(exc).__name__)
+            return
         at = time.monotonic()
         # Claims given back or lost (held too long) never come to be sent here: their reads expire.
         self.prefetched = {k: v for k, v in self.prefetched.items() if at - v[0] < PREFETCH_S}

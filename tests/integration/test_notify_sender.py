@@ -221,3 +221,17 @@ async def test_the_sweep_releases_waiting_mails_of_every_person_now_reachable_an
     assert status[keyed["_id"]][0] == "pending" and pii.is_sealed(status[keyed["_id"]][1])  # opened only to send
     assert status[plain["_id"]] == status[plain_again["_id"]] == ("pending", f"{plain['recipient_id']}@example.org")
     assert status[keyless["_id"]] == status[unknown["_id"]] == ("waiting", None)
+
+
+async def test_a_failed_read_for_the_claim_batch_only_costs_the_shortcut(sender_with, monkeypatch):
+    sender, smtp = await sender_with([])
+    deliveries = [await queue_one(sender) for _ in range(3)]
+
+    async def store_away(self, participant_ids):
+        raise ConnectionError("store away for a moment")
+
+    monkeypatch.setattr(notify_store.NotifyStore, "recipients", store_away)
+    while await sender.send_one():
+        pass
+    assert len(smtp.accepted) == 3 and sender.prefetched == {}  # each mail read its own recipient
+    assert {d["status"] async for d in sender.runtime.db.deliveries.find({"_id": {"$in": [d["_id"] for d in deliveries]}})} == {"sent"}
