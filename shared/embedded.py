@@ -128,6 +128,12 @@ def tansu(port: int, log_path: Path | None = None) -> Child:
                            "--storage-engine", "memory://tansu/"], port, log_path=log_path)
 
 
+# mongod aborts a transaction idle for 60 s. The services' transactions send their statements
+# milliseconds apart, so only a process killed inside one leaves it idle; a shorter limit frees what
+# it held sooner (after `kill -9`, plain writes to those documents wait until then).
+TRANSACTION_LIFETIME_S = 15
+
+
 def secantus(port: int, data_dir: Path, log_path: Path | None = None) -> Child:
     """The MongoDB-wire server, data on disk."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -137,7 +143,8 @@ def secantus(port: int, data_dir: Path, log_path: Path | None = None) -> Child:
     # The same server with a fix for transactions under concurrency (see that file, GPL-2.0-only like
     # SecantusDB, run as a separate program): without it every process stalled for 5-20 s, once or
     # twice a minute, under load.
-    command = [sys.executable, str(PATCHED_SECANTUS)] if PATCHED_SECANTUS.exists() else [exe]
+    command = ([sys.executable, str(PATCHED_SECANTUS), "--transaction-lifetime-s", str(TRANSACTION_LIFETIME_S)]
+               if PATCHED_SECANTUS.exists() else [exe])
     # Standalone: no oplog. Nothing here reads change streams, and the oplog costs a BSON encode and a
     # table write per changed document (about a third of a single-index update, measured) plus its
     # pruning; multi-document transactions work the same without it.

@@ -45,6 +45,8 @@ class Stack:
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp.port), "FORUM_BOOTSTRAP_TOKEN": self.token,
             "FORUM_ADMIN_PASSWORD": self.admin_password, "FORUM_SESSION_SECRET": secrets.token_urlsafe(24),
             "FORUM_SEED_FILE": str(SEED), "AGENDA_SEED_FILE": str(AGENDA_SEED), "LOG_JSON": "true", "MAIL_POLL_INTERVAL_S": "0.2",
+            # A killed instance's mails in flight go out again after this (60 s by default); the sink answers in ms.
+            "MAIL_STALE_AFTER_S": "20",
             **{f"{n.upper()}_PUBLIC_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
         }
         self.services: dict[str, Child] = {

@@ -37,7 +37,8 @@ instead of waiting for them. Transactions then ran side by side, and the store n
 more CPU per registration in the flow benchmark (10.8 against 8.9 ms).
 
 All belong upstream (4 to WiredTiger's Python API); remove this file once the pinned SecantusDB has them.
-Set SECANTUS_UNPATCHED=1 to run the stock server for comparison.
+Set SECANTUS_UNPATCHED=1 to run the stock server for comparison. `--transaction-lifetime-s N` sets what
+mongod calls `transactionLifetimeLimitSeconds` (a setting, not a fix: it applies unpatched too).
 """
 
 from __future__ import annotations
@@ -651,9 +652,40 @@ def _same_indexed_values(old: dict[str, Any], new: dict[str, Any], key_spec: dic
     return True
 
 
+def _transaction_lifetime(server_module: Any, seconds: float) -> None:
+    """mongod's `transactionLifetimeLimitSeconds`, which the dev server takes only as a constructor argument.
+
+    A transaction idle for longer is aborted (`TransactionReaper` in shared/embedded.py makes sure it is
+    checked every second). Only a client killed inside a transaction leaves one idle that long, and
+    until it is aborted, plain writes to the documents it wrote wait for it.
+    """
+    init = server_module.SecantusDBServer.__init__
+
+    @functools.wraps(init)
+    def with_lifetime(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("transaction_lifetime_seconds", seconds)
+        init(self, *args, **kwargs)
+
+    server_module.SecantusDBServer.__init__ = with_lifetime
+
+
+def _take_option(name: str) -> str | None:
+    """Remove `name VALUE` from the command line (an option of this launcher, not of SecantusDB's CLI)."""
+    if name not in sys.argv:
+        return None
+    at = sys.argv.index(name)
+    value = sys.argv[at + 1]
+    del sys.argv[at:at + 2]
+    return value
+
+
 def main() -> int:
     if sys.argv[1:] == ["--check-packing"]:
         return _check_packing()
+    if (lifetime := _take_option("--transaction-lifetime-s")) is not None:
+        import secantus.server
+
+        _transaction_lifetime(secantus.server, float(lifetime))
     if os.environ.get("SECANTUS_UNPATCHED") != "1":
         import secantus.query
         import secantus.server

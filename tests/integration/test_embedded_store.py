@@ -1,7 +1,7 @@
 """The embedded store behaves like mongod where the services rely on it: a client killed inside a transaction
-does not block the others' writes for longer than the transaction lifetime (60 s); an open transaction does not
-throttle other writes to the documents it has read; updates keep every index right; index changes take effect
-at once.
+does not block the others' writes for much longer than the transaction lifetime (15 s here, mongod's default
+is 60 s); an open transaction does not throttle other writes to the documents it has read; updates keep every
+index right; index changes take effect at once.
 
 The last three rest on fixes of SecantusDB that the embedded stack runs (deploy/embedded/secantusd_patched.py);
 `SECANTUS_UNPATCHED=1 pytest tests/integration/test_embedded_store.py` shows the throttle test failing on the
@@ -65,7 +65,8 @@ def test_a_transaction_abandoned_by_a_killed_client_stops_blocking_plain_writes(
         threading.Thread(target=lambda: (deliveries.update_one({"_id": "d1"}, {"$set": {"status": "pending"}}), done.set()),
                          daemon=True).start()
         assert not done.wait(5), "the write did not conflict: the test no longer reproduces the abandoned transaction"
-        assert done.wait(100), "a transaction abandoned by a killed client blocked a plain write for more than 100 s"
+        limit = embedded.TRANSACTION_LIFETIME_S + 30
+        assert done.wait(limit), f"a transaction abandoned by a killed client blocked a plain write for more than {limit} s"
         waited = time.monotonic() - started
         assert deliveries.find_one({"_id": "d1"})["status"] == "pending"  # the dead transaction's write is gone
         print(f"plain write waited {waited:.0f} s for the abandoned transaction to be aborted")
