@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import pii, topics
 from shared.consumer import Batch, EventConsumer
-from shared.store import UnitOfWork
+from shared.store import UnitOfWork, insert_or_set
 
 COLLECTION = "participant_keys"
 Db = AsyncDatabase[dict[str, Any]]
@@ -28,9 +27,10 @@ async def remember(db: Db, keys: dict[str, str], session: Session, **extra: Any)
     """Store keys by owner id, except for owners erased already (one read, one bulk write)."""
     if not keys:
         return
-    gone = await erased(db, keys, session)
-    writes = [UpdateOne({"_id": owner}, {"$set": {"key": key, **extra}}, upsert=True)
-              for owner, key in keys.items() if owner not in gone]
+    known = {d["_id"]: d.get("erased", False)
+             async for d in db[COLLECTION].find({"_id": {"$in": sorted(keys)}}, {"erased": 1}, session=session)}
+    writes = [insert_or_set(owner in known, owner, {"key": key, **extra})
+              for owner, key in keys.items() if not known.get(owner)]
     if writes:
         await db[COLLECTION].bulk_write(writes, ordered=True, session=session)
 

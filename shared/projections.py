@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events.catalogue import ForumConfigured, WorkshopConfigured
 from shared.events.selection import SelectionDecided
+from shared.store import insert_or_set
 
 
 async def project_forum(db: AsyncDatabase[dict[str, Any]], forum: ForumConfigured, session: AsyncClientSession | None) -> None:
@@ -45,7 +45,7 @@ async def apply_decision_transitions(
     latest: dict[str, dict[str, Any] | None] = dict.fromkeys(ids)
     latest.update({doc["_id"]: doc async for doc in db.decisions.find({"_id": {"$in": ids}}, session=session)})
     answers: list[tuple[dict[str, Any] | None, bool]] = []
-    writes: list[UpdateOne] = []
+    writes: list[Any] = []
     for decision in decisions:
         previous = latest[decision.registration_id]
         if previous is not None and previous.get("decision_seq", 0) >= decision.decision_seq:
@@ -55,7 +55,7 @@ async def apply_decision_transitions(
                   "actor_group": decision.actor_group.value, "municipality": decision.municipality,
                   "participant_id": decision.participant_id, "decision_seq": decision.decision_seq,
                   "first_choice": decision.first_choice}
-        writes.append(UpdateOne({"_id": decision.registration_id}, {"$set": fields}, upsert=True))
+        writes.append(insert_or_set(previous is not None, decision.registration_id, fields))
         latest[decision.registration_id] = {"_id": decision.registration_id, **(previous or {}), **fields}
         answers.append((previous, True))
     if writes:

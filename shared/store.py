@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from pymongo import ASCENDING, AsyncMongoClient
+from pymongo import ASCENDING, AsyncMongoClient, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -45,6 +45,17 @@ async def update_then_read(collection: Any, query: dict[str, Any], update: dict[
     if not result.matched_count:
         return None
     return await collection.find_one({"_id": query["_id"]}, projection, session=session)
+
+
+def insert_or_set(known: bool, _id: Any, fields: dict[str, Any]) -> InsertOne[dict[str, Any]] | UpdateOne:
+    """A bulk write that creates the document when a read in the same transaction found none, and sets fields otherwise.
+
+    In place of an upsert: the embedded store spends about three times the CPU on an upsert that
+    creates a document as on the insert (measured 0.25-0.34 against 0.09-0.11 ms per document,
+    one secondary index). Should a concurrent transaction create the same document after the read,
+    the insert fails with a duplicate key and the consumer handles the event again, reading it.
+    """
+    return UpdateOne({"_id": _id}, {"$set": fields}) if known else InsertOne({"_id": _id, **fields})
 
 
 async def retire_indexes(collection: Any, names: tuple[str, ...]) -> None:

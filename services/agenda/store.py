@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import keyring, pii
 from shared.events.agenda import AgendaItemData
+from shared.store import insert_or_set
 
 from .domain import Room
 
@@ -170,7 +171,8 @@ class AgendaStore:
         """Upsert people, except those erased already (an erasure can overtake the registration on another topic)."""
         pids = sorted({f["participant_id"] for f in people.values() if f.get("participant_id")})
         erased = {d["_id"] async for d in self.db.erased_participants.find({"_id": {"$in": pids}}, session=session)} if pids else set()
-        writes = [UpdateOne({"_id": r}, {"$set": f}, upsert=True) for r, f in people.items() if f.get("participant_id") not in erased]
+        known = {d["_id"] async for d in self.db.people.find({"_id": {"$in": sorted(people)}}, {"_id": 1}, session=session)}
+        writes = [insert_or_set(r in known, r, f) for r, f in people.items() if f.get("participant_id") not in erased]
         if writes:
             await self.db.people.bulk_write(writes, ordered=True, session=session)
 

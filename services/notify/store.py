@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateMany
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.events import utcnow
-from shared.store import retire_indexes, update_then_read
+from shared.store import insert_or_set, retire_indexes, update_then_read
 
 Session = AsyncClientSession | None
 
@@ -56,7 +56,8 @@ class NotifyStore:
     async def save_recipients(self, people: dict[str, dict[str, Any]], session: Session) -> None:
         """`save_recipient` for many people: one read of the tombstones, one bulk write."""
         erased = {d["_id"] async for d in self.db.erased_participants.find({"_id": {"$in": sorted(people)}}, session=session)}
-        writes = [UpdateOne({"_id": pid}, {"$set": fields}, upsert=True) for pid, fields in people.items() if pid not in erased]
+        known = {d["_id"] async for d in self.db.recipients.find({"_id": {"$in": sorted(people)}}, {"_id": 1}, session=session)}
+        writes = [insert_or_set(pid in known, pid, fields) for pid, fields in people.items() if pid not in erased]
         if writes:
             await self.db.recipients.bulk_write(writes, ordered=True, session=session)
 

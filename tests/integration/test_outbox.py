@@ -10,7 +10,7 @@ from pymongo import ASCENDING, AsyncMongoClient
 
 from shared.events import utcnow
 from shared.events.participants import ParticipantErased
-from shared.store import AlreadyProcessed, Outbox, UnitOfWork, run_together
+from shared.store import AlreadyProcessed, Outbox, UnitOfWork, insert_or_set, run_together
 
 
 class Bus:
@@ -147,3 +147,29 @@ async def test_a_batch_waits_as_one_entry_and_any_of_its_causes_brings_the_whole
     await _batch(client, db, outbox, ["d:1", "d:2", "d:quiet"])  # the bus is up: published at once, then off the list
     await outbox.flush_marks()
     assert await _pending(outbox) == [] and bus.sent[5:] == [("forum.participants", "f-d:1"), ("forum.participants", "f-d:2")]
+
+
+async def test_a_document_created_by_another_writer_after_the_read_is_set_on_a_rerun_never_taken_as_processed(env):
+    """`insert_or_set` after a read that found nothing: when another writer creates the document in between,
+    the unit fails as an error to retry (never as a cause processed already) and leaves nothing behind, and
+    run again it reads the document and sets the fields."""
+    client, db, outbox, _ = env
+    raced: list[bool] = []
+
+    async def project(uow: UnitOfWork) -> None:
+        known = await uow.db.decisions.find_one({"_id": "r1"}, session=uow.session) is not None
+        if not known and not raced:
+            raced.append(True)
+            await db.decisions.insert_one({"_id": "r1", "decision_seq": 1})  # another instance, outside this transaction
+        await uow.db.decisions.bulk_write([insert_or_set(known, "r1", {"decision_seq": 2})], session=uow.session)
+        await uow.db.state.insert_one({"_id": "side effect"}, session=uow.session)
+
+    try:
+        await _unit(client, db, outbox, "event:e1").run(project)
+    except AlreadyProcessed:
+        pytest.fail("a duplicate key on the projection was taken for a cause processed already: the event would be lost")
+    except Exception:  # noqa: BLE001 - the consumer retries any handler error
+        assert await db.state.count_documents({}) == 0 and await outbox.seen("event:e1") is None
+        await _unit(client, db, outbox, "event:e1").run(project)
+    assert raced and (await db.decisions.find_one({"_id": "r1"}))["decision_seq"] == 2
+    assert await db.state.count_documents({}) == 1 and await outbox.seen("event:e1") is not None
