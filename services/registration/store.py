@@ -23,7 +23,8 @@ Session = AsyncClientSession | None
 # a registration on the embedded store (measured), and a registration is written at least twice.
 # (forum_id, org_key) gave way to the one field `forum_org`: the near-duplicate check reads every
 # (forum, organisation) pair of an intake batch in one `$in` instead of one query per forum.
-RETIRED_INDEXES = ("forum_id_1_status_1", "forum_id_1_near_duplicate_of_1", "forum_id_1_org_key_1")
+RETIRED_INDEXES = ("forum_id_1_status_1", "forum_id_1_near_duplicate_of_1", "forum_id_1_org_key_1",
+                   "one_per_email", "email_lower_1", "forum_id_1_status_1_preferences_1_waitlist_seq_1")
 FORUM_ORG_MIGRATION = "registrations.forum_org"
 
 
@@ -36,11 +37,13 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     """Indexes for every query this service makes, and no more (each one costs on every write)."""
     await db.registrations.create_indexes(
         [
-            IndexModel([("forum_id", ASCENDING), ("email_lower", ASCENDING)], unique=True, name="one_per_email"),
+            # One registration per address and forum; its prefix serves by_emails() (the same person across fora).
+            IndexModel([("email_lower", ASCENDING), ("forum_id", ASCENDING)], unique=True, name="one_email_per_forum"),
             IndexModel([("participant_id", ASCENDING)]),
-            IndexModel([("email_lower", ASCENDING)]),  # by_emails(): same person across fora
             IndexModel([("workshop_id", ASCENDING), ("status", ASCENDING), ("waitlist_seq", ASCENDING)]),
-            IndexModel([("forum_id", ASCENDING), ("status", ASCENDING), ("preferences", ASCENDING), ("waitlist_seq", ASCENDING)]),
+            # Staff listings by status, and move_up_candidates() in waiting-list order (preferences checked on the
+            # documents: in the index, the array made three entries per registration to rewrite on every decision).
+            IndexModel([("forum_id", ASCENDING), ("status", ASCENDING), ("waitlist_seq", ASCENDING)]),
             IndexModel([("forum_org", ASCENDING)]),  # same_organisations()
         ]
     )
@@ -201,13 +204,24 @@ class RegistrationStore:
         )
 
     async def move_up_candidates(self, forum_id: str, workshop_id: str, session: Session, limit: int = 300) -> list[Candidate]:
-        """Waitlisted registrations that listed this workshop, in waiting-list order."""
+        """Waitlisted registrations that listed this workshop, in waiting-list order (at most `limit`).
+
+        The preferences are checked here, not in the query: a condition on the array makes the
+        embedded store scan the collection, and no index holds them (see `ensure_indexes`).
+        """
         cursor = self.db.registrations.find(
-            {"forum_id": forum_id, "status": "waitlisted", "preferences": workshop_id},
+            {"forum_id": forum_id, "status": "waitlisted"},
             {"actor_group": 1, "org_key": 1, "preferences": 1, "waitlist_seq": 1}, session=session,
-        ).sort("waitlist_seq", ASCENDING).limit(limit)
-        return [Candidate(d["_id"], d["actor_group"], d.get("org_key", ""), tuple(d["preferences"]), d.get("waitlist_seq", 0))
-                async for d in cursor]
+        ).sort("waitlist_seq", ASCENDING)
+        found: list[Candidate] = []
+        async for d in cursor:
+            if workshop_id in d["preferences"]:
+                found.append(Candidate(d["_id"], d["actor_group"], d.get("org_key", ""), tuple(d["preferences"]),
+                                       d.get("waitlist_seq", 0)))
+                if len(found) == limit:
+                    await cursor.close()
+                    break
+        return found
 
     async def waitlist(self, workshop_id: str) -> list[dict[str, Any]]:
         cursor = self.db.registrations.find({"workshop_id": workshop_id, "status": "waitlisted"}, PUBLIC_FIELDS)
@@ -225,7 +239,7 @@ class RegistrationStore:
         return [d async for d in self.db.registrations.find(query, PUBLIC_FIELDS)]
 
     async def near_duplicates(self, forum_id: str) -> list[dict[str, Any]]:
-        # Through the forum prefix of the unique index: a condition on the array makes the embedded store scan.
+        # Through the forum prefix of the status index: a condition on the array makes the embedded store scan.
         return [d async for d in self.db.registrations.find({"forum_id": forum_id}, PUBLIC_FIELDS) if d.get("near_duplicate_of")]
 
     async def reset_counts(self, forum_id: str, fills: dict[str, WorkshopFill], session: Session) -> None:

@@ -65,3 +65,31 @@ async def test_registrations_stored_before_the_combined_field_get_it_once_and_th
     await db.registrations.insert_one({"_id": "later", "forum_id": "f0", "org_key": "x", "email_lower": "l@x"})
     await ensure_indexes(db)  # done once: the marker stops a second pass over the collection
     assert "forum_org" not in await db.registrations.find_one({"_id": "later"})
+
+
+async def test_a_store_of_the_earlier_index_layout_moves_to_fewer_indexes_and_keeps_its_rules(store):
+    """One unique index over (address, forum) in place of two, and the waiting-list index without the preferences."""
+    from pymongo.errors import DuplicateKeyError
+
+    client, registrations = store
+    db = registrations.db
+    await db.registrations.create_index([("forum_id", 1), ("email_lower", 1)], unique=True, name="one_per_email")
+    await db.registrations.create_index([("email_lower", 1)])
+    await db.registrations.create_index([("forum_id", 1), ("status", 1), ("preferences", 1), ("waitlist_seq", 1)])
+    waiting = [{"_id": f"w{i}", "forum_id": "f1", "email_lower": f"w{i}@x", "status": "waitlisted", "actor_group": "company",
+                "org_key": f"org {i}", "preferences": ["ws1", "ws2"] if i % 2 else ["ws3"], "waitlist_seq": 10 - i}
+               for i in range(6)]
+    await db.registrations.insert_many(waiting + [{"_id": "a1", "forum_id": "f1", "email_lower": "a@x", "status": "accepted",
+                                                   "preferences": ["ws1"], "waitlist_seq": None}])
+    await ensure_indexes(db)
+    names = set(await db.registrations.index_information())
+    assert {"one_email_per_forum", "forum_id_1_status_1_waitlist_seq_1"} <= names
+    assert not names & {"one_per_email", "email_lower_1", "forum_id_1_status_1_preferences_1_waitlist_seq_1"}
+    with pytest.raises(DuplicateKeyError):
+        await db.registrations.insert_one({"_id": "again", "forum_id": "f1", "email_lower": "a@x"})
+    await db.registrations.insert_one({"_id": "elsewhere", "forum_id": "f2", "email_lower": "a@x"})
+    assert {d["forum_id"] for d in await registrations.by_emails(["a@x"])} == {"f1", "f2"}
+    async with client.start_session() as session:
+        # Those who listed ws1, in waiting-list order (the lowest sequence first), and no one accepted.
+        assert [c.registration_id for c in await registrations.move_up_candidates("f1", "ws1", session)] == ["w5", "w3", "w1"]
+        assert [c.registration_id for c in await registrations.move_up_candidates("f1", "ws1", session, limit=2)] == ["w5", "w3"]
