@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -85,3 +86,13 @@ class CpuWindow:
                                note=f"{1000 * used / n:.2f} ms CPU per registration",
                                floor=f"{floor_prefix}: {name}" if floor_prefix else None))
         return rows
+
+
+async def post_json(client: Any, url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """POST `body` as JSON with an aiohttp session; the status and the decoded answer (its text when not JSON)."""
+    async with client.post(url, json=body) as answer:
+        text = await answer.text()
+        try:
+            return answer.status, json.loads(text)
+        except ValueError:
+            return answer.status, text
