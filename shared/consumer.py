@@ -102,7 +102,7 @@ class EventConsumer:
             return
         subscriber = broker.subscriber(
             *self.topics,
-            group_id=self.settings.service_name,
+            group_id=self.settings.kafka_group_id or self.settings.service_name,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             batch=True,

@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
         "arrives). Every empty poll costs the broker CPU: at 10-50 ms, idle consumers kept Tansu busy.")
     kafka_max_batch_records: int = Field(200, ge=1, description="Most records one consumer poll hands to a handler batch.")
     kafka_max_request_size: int = Field(20 * 1024 * 1024)
+    kafka_group_id: str = Field("", description="Consumer group; empty: the service name. Instances of one service "
+                                "share a group (and so the partitions); a process that must not take partitions from "
+                                "the running service (a test harness, a replay) needs a group of its own.")
 
     mongodb_url: str = EMBEDDED_MONGODB_URL
     mongodb_database_prefix: str = "themenforum"

@@ -52,7 +52,10 @@ async def sender_with(stack):
         settings = NotifySettings(
             kafka_bootstrap_servers=stack.bootstrap, mongodb_url=stack.mongodb_url,
             mongodb_database_prefix=f"nt{uuid.uuid4().hex[:8]}", smtp_host="127.0.0.1", smtp_port=controller.port,
-            mail_backoff_s=0.05, **overrides)
+            mail_backoff_s=0.05,
+            # A group of its own: in the service's group it took partitions from the stack's notify (whose events it
+            # then handled into this test's database), and each join and leave made both wait for a rebalance.
+            kafka_group_id=f"notify-sender-test-{uuid.uuid4().hex[:8]}", **overrides)
         runtime = ServiceRuntime(settings, consumer=EventConsumer(), publishes=(topics.NOTIFICATIONS,),
                                  indexes=notify_store.ensure_indexes)
         await runtime.start()
