@@ -45,14 +45,16 @@ async def run(stack: Stack) -> list[Result]:
     only = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
     results = await floor.idle_cpu(stack) if not only or "idle" in only or "scenario_flow" in only else []
     results += [await floor.kafka_produce_consume(stack, n), await floor.mongo_insert_many(stack, n)]
-    if not only or "scenario_flow" in only:
-        results += await floor.flow_floor(stack, int(os.environ.get("BENCH_FLOW_N", 20000)))
     if not only or "slice" in only:
         results += await slice_bench.registrations_to_acknowledgement(stack, int(os.environ.get("BENCH_SLICE_N", 300)))
     package = Path(__file__).parent
-    for info in sorted(pkgutil.iter_modules([str(package)]), key=lambda m: m.name):
+    # The flow last, right after its floor: it leaves about 40,000 mails queued at the configured mail
+    # rate, which starved every scenario after it (the notify scenario delivered 0 of 200 in its budget).
+    for info in sorted(pkgutil.iter_modules([str(package)]), key=lambda m: (m.name == "scenario_flow", m.name)):
         if not info.name.startswith("scenario_") or (only and info.name not in only):
             continue
+        if info.name == "scenario_flow":
+            results += await floor.flow_floor(stack, int(os.environ.get("BENCH_FLOW_N", 20000)))
         module = importlib.import_module(f"tests.bench.{info.name}")
         try:
             results += await module.run(stack)
