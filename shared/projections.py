@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -45,7 +46,7 @@ async def apply_decision_transitions(
     latest: dict[str, dict[str, Any] | None] = dict.fromkeys(ids)
     latest.update({doc["_id"]: doc async for doc in db.decisions.find({"_id": {"$in": ids}}, session=session)})
     answers: list[tuple[dict[str, Any] | None, bool]] = []
-    writes: list[Any] = []
+    writes: list[InsertOne[dict[str, Any]] | UpdateOne] = []
     for decision in decisions:
         previous = latest[decision.registration_id]
         if previous is not None and previous.get("decision_seq", 0) >= decision.decision_seq:

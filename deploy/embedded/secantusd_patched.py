@@ -682,13 +682,12 @@ def _take_option(name: str) -> str | None:
 def main() -> int:
     if sys.argv[1:] == ["--check-packing"]:
         return _check_packing()
-    if (lifetime := _take_option("--transaction-lifetime-s")) is not None:
-        import secantus.server
+    import secantus.server
 
+    if (lifetime := _take_option("--transaction-lifetime-s")) is not None:
         _transaction_lifetime(secantus.server, float(lifetime))
     if os.environ.get("SECANTUS_UNPATCHED") != "1":
         import secantus.query
-        import secantus.server
         import secantus.sortkey
         import secantus.storage
         import secantus.update

@@ -168,7 +168,7 @@ class AgendaStore:
         await self.db.people.update_one({"_id": registration_id}, {"$set": fields}, session=session)
 
     async def save_people(self, people: dict[str, dict[str, Any]], session: Session) -> None:
-        """Upsert people, except those erased already (an erasure can overtake the registration on another topic)."""
+        """Store people (insert or set), except those erased already (an erasure can overtake the registration)."""
         pids = sorted({f["participant_id"] for f in people.values() if f.get("participant_id")})
         erased = {d["_id"] async for d in self.db.erased_participants.find({"_id": {"$in": pids}}, session=session)} if pids else set()
         known = {d["_id"] async for d in self.db.people.find({"_id": {"$in": sorted(people)}}, {"_id": 1}, session=session)}

@@ -151,8 +151,9 @@ async def test_a_batch_waits_as_one_entry_and_any_of_its_causes_brings_the_whole
 
 async def test_a_document_created_by_another_writer_after_the_read_is_set_on_a_rerun_never_taken_as_processed(env):
     """`insert_or_set` after a read that found nothing: when another writer creates the document in between,
-    the unit fails as an error to retry (never as a cause processed already) and leaves nothing behind, and
-    run again it reads the document and sets the fields."""
+    the transaction is retried at once (what the embedded store does), or the unit fails as an error to
+    retry, never as a cause processed already, leaving nothing behind. Either way the run that succeeds
+    reads the document, sets the fields, and does its other work once."""
     client, db, outbox, _ = env
     raced: list[bool] = []
 
