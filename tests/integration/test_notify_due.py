@@ -73,3 +73,24 @@ async def test_a_claim_held_in_memory_is_renewed_and_one_a_stale_sweep_gave_back
         stored = await db.deliveries.find_one({"_id": doc["_id"]})
         assert stored["status"] == "sending" and stored["claim"] == doc["claim"] and stored["attempts"] == 2
     assert await view.claim(later) is None
+
+
+async def test_a_dear_full_query_runs_less_often_and_still_finds_the_straggler_behind_the_cursor(db):
+    now = utcnow()
+    backlog = [{"_id": f"b-{i:03d}", "status": "pending", "attempts": 0,
+                "next_attempt_at": now - timedelta(seconds=300 - i)} for i in range(200)]
+    await db.deliveries.insert_many(backlog)
+    ticks = iter(range(0, 10_000, 3))  # every full query "takes" 3 s: at a 2 % share, the next waits 150 s
+    view = DueClaims(db.deliveries, batch=16, claim_batch=4, rescan_s=20, timer=lambda: float(next(ticks)))
+    first = await view.claim(now)
+    assert first is not None and first["_id"] == "b-000"
+    assert view.rescan_every == timedelta(seconds=150)
+    await db.deliveries.insert_one({"_id": "straggler", "status": "pending", "attempts": 0,
+                                    "next_attempt_at": now - timedelta(seconds=400)})
+    # 30 s on (past `rescan_s`, short of 150 s): the view reads on from its cursor, the backlog in order.
+    taken = [(await view.claim(now + timedelta(seconds=30)))["_id"] for _ in range(20)]
+    assert taken == [f"b-{i:03d}" for i in range(1, 21)]
+    # 150 s after the last full query the next one runs, and the straggler behind the cursor comes next.
+    view.candidates.clear()
+    await view.release()
+    assert (await view.claim(now + timedelta(seconds=151)))["_id"] == "straggler"
