@@ -146,6 +146,8 @@ class EventConsumer:
         if seen:
             await self.outbox.republish(list(seen.values()))
         todo = [(e, h, r) for e, h, r in pending if f"event:{e.id}" not in seen]
+        if todo:
+            metrics.CONSUMER_BATCH_EVENTS.labels(self.settings.service_name).observe(len(todo))
         if len(todo) > 1 and await self._together(todo):
             return
         for event, handler, record in todo:

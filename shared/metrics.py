@@ -10,6 +10,10 @@ HANDLER_SECONDS = Histogram(
     "themenforum_handler_seconds", "Time to handle one event.", ["service", "type"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+CONSUMER_BATCH_EVENTS = Histogram(
+    "themenforum_consumer_batch_events", "New events in one consumer poll (handled in one transaction unless one fails).",
+    ["service"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
 HTTP_REQUESTS = Counter("themenforum_http_requests_total", "HTTP requests.", ["service", "method", "route", "status"])
 HTTP_SECONDS = Histogram(
     "themenforum_http_request_seconds", "HTTP request latency.", ["service", "route"],

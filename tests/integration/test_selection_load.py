@@ -160,11 +160,24 @@ async def second_wave(stack: Any, mongo: Any, forum_id: str, workshops: list[str
     answers.update(extra)
 
 
+def batch_totals(http, stack) -> tuple[float, float]:
+    """The registration service's new events consumed and polls that brought any (its `/metrics`)."""
+    text = http.get(stack.url("registration", "/metrics")).text
+    value = {line.split("{")[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+             if line.startswith("themenforum_consumer_batch_events_")}
+    return value.get("themenforum_consumer_batch_events_sum", 0.0), value.get("themenforum_consumer_batch_events_count", 0.0)
+
+
 @pytest.mark.slow
 def test_concurrent_submissions_with_duplicates_and_cancellations(stack, http, mongo):
     forum_id, workshops = seeded_copy(stack, http)
+    before = batch_totals(http, stack)
     answers = asyncio.run(submit_all(stack, bodies(forum_id, list(workshops), seed=3), cancel_share=0.08))
     wait_until_decided(mongo, forum_id)
+    events, polls = (a - b for a, b in zip(batch_totals(http, stack), before, strict=True))
+    # Every submission was consumed, and a rush arrives in batches (one transaction's fixed costs shared).
+    assert events >= mongo.themenforum_registration.registrations.count_documents({"forum_id": forum_id})
+    assert 0 < polls < events / 2, (events, polls)
     asyncio.run(second_wave(stack, mongo, forum_id, list(workshops), answers))
     wait_until_decided(mongo, forum_id)
     check_invariants(stack, mongo, forum_id, workshops, answers)
