@@ -146,6 +146,10 @@ class _Flow:
     async def notify(self) -> int:
         return await self._count(self.client.themenforum_notify.decisions)
 
+    async def mails_sent(self) -> int:
+        """Mails of the bench's fora the SMTP server has taken (the sender works through them at its rate limit)."""
+        return await self._count(self.client.themenforum_notify.deliveries, {"status": "sent"})
+
 
 async def _decision_latencies(client: AsyncMongoClient, sent: dict[str, float]) -> list[float]:
     """The first decision's time (its entry in the decision history) minus the client's send time."""
@@ -207,7 +211,7 @@ async def run(stack: Stack) -> list[Result]:
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
     flow = _Flow(client, list(fora))
     try:
-        cpu, batches = CpuWindow(stack), await _batch_totals(stack)
+        cpu, batches, mails = CpuWindow(stack), await _batch_totals(stack), await flow.mails_sent()
         seconds, latencies, _ = await _post_all(stack, _bodies(fora, n, 1), concurrency)
         intake = Result(f"flow: HTTP intake, {concurrency} concurrent", n, seconds, latencies, "req", floor="flow_floor")
         began = time.perf_counter() - seconds
@@ -219,6 +223,8 @@ async def run(stack: Stack) -> list[Result]:
                        time.perf_counter() - began, [], "registrations", floor="flow_floor")
         used = cpu.rows("cpu flow", n, floor_prefix="cpu floor")  # the mails still going out are not counted
         used += _batch_rows(batches, await _batch_totals(stack))
+        mailed = Result("mails flow: sent while the flow ran", await flow.mails_sent() - mails, whole.seconds, [], "mails",
+                        note="competes with the flow for the CPU; at most MAIL_RATE_PER_S (50/s by default)")
         # Checked after the whole flow: the check's queries (about 1.5 s of the store's CPU at 20,000) are the
         # bench's, not the platform's, and must not slow the projections being timed.
         decisions = Result("flow: registration → decision persisted and published", n, decided_after, [], "decisions",
@@ -226,7 +232,7 @@ async def run(stack: Stack) -> list[Result]:
         fixed = float(os.environ.get("BENCH_FLOW_PACED_RATE") or 0)
         rate, why = (fixed, "a fixed rate") if fixed else (max(50.0, 0.8 * decisions.throughput), "80 % of the rate above")
         paced = await _paced(stack, client, fora, rate, min(n, 4000), decided=n, why=why)
-        return [intake, decisions, whole, *paced, *used]
+        return [intake, decisions, whole, *paced, *used, mailed]
     finally:
         await client.close()
 
