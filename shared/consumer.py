@@ -46,6 +46,7 @@ class EventConsumer:
         self.settings = ServiceSettings()
         self.handlers: dict[str, Handler] = {}
         self.batch_handlers: dict[str, BatchHandler] = {}
+        self.mixed: set[str] = set()  # types whose batch handler takes its types mixed in one batch
         self.tombstone_handlers: dict[str, TombstoneHandler] = {}
         self.uow_factory: UnitOfWorkFactory | None = None
         self.broker: KafkaBroker | None = None
@@ -60,20 +61,27 @@ class EventConsumer:
         def register(fn: Handler) -> Handler:
             self.handlers[event_type] = fn
             self.batch_handlers.pop(event_type, None)  # the last registration wins, batch or not
+            self.mixed.discard(event_type)
             return fn
 
         return register
 
-    def on_batch(self, event_type: str) -> Callable[[BatchHandler], BatchHandler]:
+    def on_batch(self, event_type: str, *, mixed: bool = False) -> Callable[[BatchHandler], BatchHandler]:
         """Decorator: handle consecutive events of this type together (bulk reads and writes).
 
         The handler gets `(event, uow)` pairs in offset order; all units share one session,
         and each event still emits through its own unit (deterministic ids, own outbox
         record). On the careful path it is called with one pair at a time.
+
+        `mixed`: the handler also takes the other types it is registered for with `mixed` in
+        the same call, so a poll that brings several topics (each partition's events in offset
+        order) reaches it as one batch, not as one call per run of a type.
         """
         def register(fn: BatchHandler) -> BatchHandler:
             self.on(event_type)(_single(fn))
             self.batch_handlers[event_type] = fn
+            if mixed:
+                self.mixed.add(event_type)
             return fn
 
         return register
@@ -169,10 +177,11 @@ class EventConsumer:
         """Try the whole batch in one transaction; False when it has to be handled one by one."""
         assert self.uow_factory is not None and self.client is not None and self.outbox is not None
         units = [self.uow_factory(cause=f"event:{event.id}", correlation_id=event.correlationid) for event, _, _ in todo]
-        runs = _runs([event for event, _, _ in todo], units)
+        runs = _runs([event for event, _, _ in todo], units, self._run_key)
 
         async def work() -> None:
-            for event_type, batch in runs:
+            for _, batch in runs:
+                event_type = batch[0][0].type
                 handler = self.batch_handlers.get(event_type)
                 if handler is not None:
                     await handler(batch)
@@ -191,6 +200,12 @@ class EventConsumer:
         for event, _, _ in todo:
             metrics.EVENTS_CONSUMED.labels(self.settings.service_name, event.type, "handled").inc()
         return True
+
+    def _run_key(self, event: CloudEvent[Any]) -> Any:
+        """What groups consecutive events into one handler call: the type, or the handler when it takes types mixed."""
+        if event.type in self.mixed:
+            return ("mixed", id(self.batch_handlers[event.type]))
+        return ("type", event.type)
 
     async def process(self, raw: bytes, *, topic: str, partition: int, offset: int, key: str | None) -> str:
         """Handle one message; returns the outcome (for metrics and tests)."""
@@ -274,14 +289,16 @@ def _key(record: Any) -> str | None:
     return record.key.decode(errors="replace") if record.key else None
 
 
-def _runs(events: list[CloudEvent[Any]], units: list[UnitOfWork]) -> list[tuple[str, Batch]]:
-    """Consecutive events of the same type, in order: each run goes to its handler as one batch."""
-    runs: list[tuple[str, Batch]] = []
+def _runs(events: list[CloudEvent[Any]], units: list[UnitOfWork],
+          key: Callable[[CloudEvent[Any]], Any]) -> list[tuple[Any, Batch]]:
+    """Consecutive events with the same key, in order: each run goes to its handler as one batch."""
+    runs: list[tuple[Any, Batch]] = []
     for event, uow in zip(events, units, strict=True):
-        if runs and runs[-1][0] == event.type:
+        k = key(event)
+        if runs and runs[-1][0] == k:
             runs[-1][1].append((event, uow))
         else:
-            runs.append((event.type, [(event, uow)]))
+            runs.append((k, [(event, uow)]))
     return runs
 
 

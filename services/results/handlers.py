@@ -39,4 +39,4 @@ async def on_erasure(event: CloudEvent[ParticipantErasureRequested], uow: UnitOf
 
 
 for _type in RULES:
-    consumer.on_batch(_type)(on_events)
+    consumer.on_batch(_type, mixed=True)(on_events)  # one view (one read and one write per collection) per poll
