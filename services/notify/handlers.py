@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Any
 
 from shared import keyring
@@ -48,26 +49,24 @@ async def on_workshop(event: CloudEvent[WorkshopConfigured], uow: UnitOfWork) ->
     await project_workshop(uow.db, event.data, uow.session)
 
 
-async def acknowledge_registrations(batch: Batch) -> None:
-    """Remember how to reach each person, release mails that waited for them, queue the acknowledgements."""
+async def acknowledge_registrations(batch: Batch) -> list[Mail]:
+    """Remember how to reach each person, release mails that waited for them; the acknowledgements to queue."""
     uow0 = batch[0][1]
     store = NotifyStore(uow0.db)
     people = {e.data.participant_id: e.data for e, _ in batch}
     await store.save_recipients({pid: {"email": d.email, "first_name": d.first_name, "last_name": d.last_name,
                                        "language": d.language.value} for pid, d in people.items()}, uow0.session)
     await store.release_waiting_many({pid: d.email for pid, d in people.items()}, batch[-1][0].time, uow0.session)
-    await queue_mails(uow0, [Mail(e.id, e.data.participant_id, "acknowledgement", e.data.forum_id,
-                                  language=e.data.language.value, key=f"registration:{e.data.registration_id}")
-                             for e, _ in batch])
+    return [Mail(e.id, e.data.participant_id, "acknowledgement", e.data.forum_id, language=e.data.language.value,
+                 key=f"registration:{e.data.registration_id}") for e, _ in batch]
 
 
-async def on_decisions(batch: Batch) -> None:
+async def on_decisions(batch: Batch) -> list[Mail]:
     """Exactly one mail per decision change: older or repeated decisions (by decision_seq) send nothing."""
     uow0 = batch[0][1]
     answers = await apply_decision_transitions(uow0.db, [e.data for e, _ in batch], uow0.session)
-    mails = [mail for (event, _), (previous, newer) in zip(batch, answers, strict=True) if newer
-             and (mail := decision_mail(event, previous)) is not None]
-    await queue_mails(uow0, mails)
+    return [mail for (event, _), (previous, newer) in zip(batch, answers, strict=True) if newer
+            and (mail := decision_mail(event, previous)) is not None]
 
 
 def decision_mail(event: CloudEvent[SelectionDecided], previous: dict[str, Any] | None) -> Mail | None:
@@ -143,15 +142,27 @@ BATCHED = {"registration.submitted": acknowledge_registrations, "selection.decid
 
 
 async def _dispatch(batch: Batch) -> None:
-    batched = BATCHED.get(batch[0][0].type)
-    if batched is not None:
-        await batched(batch)
-    elif (handler := _handlers.get(batch[0][0].type)) is not None:
-        for event, uow in batch:
-            await handler(event, uow)
-    await queue_webhooks_many(batch[0][1], [event for event, _ in batch])
+    """A poll's events in order (each partition's in offset order), its mails queued together.
+
+    The acknowledgements and decision mails of consecutive runs are queued in one go (one read of
+    the recipients, one insert); before any other handler runs, the mails before it are queued, so
+    an erasure still drops every mail its person was sent earlier in the poll.
+    """
+    uow0, mails = batch[0][1], []
+    for event_type, pairs in groupby(batch, key=lambda pair: pair[0].type):
+        run = list(pairs)
+        if (batched := BATCHED.get(event_type)) is not None:
+            mails += await batched(run)
+            continue
+        await queue_mails(uow0, mails)
+        mails = []
+        if (handler := _handlers.get(event_type)) is not None:
+            for event, uow in run:
+                await handler(event, uow)
+    await queue_mails(uow0, mails)
+    await queue_webhooks_many(uow0, [event for event, _ in batch])
 
 
 # Every catalogue event can be subscribed to by a webhook, so every topic is consumed.
 for _type in CATALOGUE:
-    consumer.on_batch(_type)(_dispatch)
+    consumer.on_batch(_type, mixed=True)(_dispatch)

@@ -49,11 +49,14 @@ def is_retryable(status: int | None) -> bool:
 
 
 async def queue_webhooks_many(uow: UnitOfWork, events: list[CloudEvent[Any]]) -> None:
-    """One webhook delivery per subscribed endpoint and event (events of one type), in the handler's transaction."""
-    hooks = [h async for h in uow.db.webhooks.find({"event_types": {"$in": [events[0].type, "*"]}, "active": True},
+    """One webhook delivery per subscribed endpoint and event, in the handler's transaction (one read for all types)."""
+    types = sorted({event.type for event in events})
+    hooks = [h async for h in uow.db.webhooks.find({"event_types": {"$in": [*types, "*"]}, "active": True},
                                                    session=uow.session)]
     for event in events if hooks else []:
-        await _queue_for(uow, event, hooks)
+        subscribed = [h for h in hooks if event.type in h["event_types"] or "*" in h["event_types"]]
+        if subscribed:
+            await _queue_for(uow, event, subscribed)
 
 
 async def _queue_for(uow: UnitOfWork, event: CloudEvent[Any], hooks: list[dict[str, Any]]) -> None:
