@@ -174,3 +174,15 @@ def eventually(check: Any, *, timeout: float = 30.0, interval: float = 0.2) -> A
             if time.monotonic() > deadline:
                 raise
         time.sleep(interval)
+
+
+def consumer_batch_totals(metrics_text: str) -> tuple[float, float]:
+    """From a service's `/metrics`: new events its consumer took and the polls that brought any, so far."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found = {"themenforum_consumer_batch_events_sum": 0.0, "themenforum_consumer_batch_events_count": 0.0}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name in found:
+                found[sample.name] += sample.value
+    return found["themenforum_consumer_batch_events_sum"], found["themenforum_consumer_batch_events_count"]

@@ -34,7 +34,7 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from shared import topics
-from shared.testing import Stack
+from shared.testing import Stack, consumer_batch_totals
 from tests.conftest import person
 from tests.integration.selection_support import seeded_copy
 
@@ -169,12 +169,7 @@ async def _batch_totals(stack: Stack) -> dict[str, tuple[float, float]]:
     totals: dict[str, tuple[float, float]] = {}
     async with httpx.AsyncClient(timeout=10) as http:
         for name in stack.services:
-            found = {"sum": 0.0, "count": 0.0}
-            for line in (await http.get(stack.url(name, "/metrics"))).text.splitlines():
-                for part in found:
-                    if line.startswith(f"themenforum_consumer_batch_events_{part}{{"):
-                        found[part] = float(line.rsplit(" ", 1)[1])
-            totals[name] = (found["sum"], found["count"])
+            totals[name] = consumer_batch_totals((await http.get(stack.url(name, "/metrics"))).text)
     return totals
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.testing import eventually
+from shared.testing import consumer_batch_totals, eventually
 from tests.conftest import person
 from tests.integration.selection_support import seeded_copy
 from tests.kafka import events, read_topic
@@ -162,10 +162,7 @@ async def second_wave(stack: Any, mongo: Any, forum_id: str, workshops: list[str
 
 def batch_totals(http, stack) -> tuple[float, float]:
     """The registration service's new events consumed and polls that brought any (its `/metrics`)."""
-    text = http.get(stack.url("registration", "/metrics")).text
-    value = {line.split("{")[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-             if line.startswith("themenforum_consumer_batch_events_")}
-    return value.get("themenforum_consumer_batch_events_sum", 0.0), value.get("themenforum_consumer_batch_events_count", 0.0)
+    return consumer_batch_totals(http.get(stack.url("registration", "/metrics")).text)
 
 
 @pytest.mark.slow
