@@ -52,6 +52,9 @@ class EventConsumer:
         self.broker: KafkaBroker | None = None
         self.client: Any = None
         self.outbox: Any = None
+        # Called after each poll that brought new events, once its work is committed (or settled one by one):
+        # e.g. notify wakes its senders so a mail queued by the poll goes out now, not at their next poll.
+        self.after_batch: list[Callable[[], None]] = []
 
     def on(self, event_type: str) -> Callable[[Handler], Handler]:
         """Decorator: handle events of this type."""
@@ -156,10 +159,13 @@ class EventConsumer:
         todo = [(e, h, r) for e, h, r in pending if f"event:{e.id}" not in seen]
         if todo:
             metrics.CONSUMER_BATCH_EVENTS.labels(self.settings.service_name).observe(len(todo))
-        if len(todo) > 1 and await self._together(todo):
-            return
-        for event, handler, record in todo:
-            await self._one(event, handler, record.value or b"", record.topic, record.partition, record.offset, _key(record))
+        if not (len(todo) > 1 and await self._together(todo)):
+            for event, handler, record in todo:
+                await self._one(event, handler, record.value or b"", record.topic, record.partition, record.offset,
+                                _key(record))
+        if todo:
+            for hook in self.after_batch:
+                hook()
 
     async def _tombstone(self, record: Any) -> None:
         """Run the topic's tombstone handler once per record (idempotent by topic, partition and offset)."""

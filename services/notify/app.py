@@ -22,8 +22,11 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     scheduler_holder: dict[str, ReminderScheduler] = {}
 
     async def start_loops(runtime: ServiceRuntime) -> None:
-        runtime.spawn(MailSender(runtime, settings).run_forever(), name="mail-sender")
-        runtime.spawn(WebhookSender(runtime, settings).run_forever(), name="webhook-sender")
+        mails, hooks = MailSender(runtime, settings), WebhookSender(runtime, settings)
+        # What the consumer queued goes out as soon as it is committed (the senders poll for the rest).
+        runtime.consumer.after_batch[:] = [mails.wake.set, hooks.wake.set]
+        runtime.spawn(mails.run_forever(), name="mail-sender")
+        runtime.spawn(hooks.run_forever(), name="webhook-sender")
         runtime.spawn(scheduler_holder["scheduler"].run_forever(), name="reminder-scheduler")
 
     runtime = ServiceRuntime(

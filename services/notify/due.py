@@ -27,6 +27,7 @@ and the windows cost nothing extra.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import deque
@@ -155,12 +156,25 @@ class DueClaims:
         return [(d["_id"], d["next_attempt_at"]) async for d in cursor]
 
 
-async def drain_forever(send_one: Callable[[], Awaitable[bool]], poll_s: float, error_event: str) -> None:
-    """A sending worker's loop: send while something is due, then wait a poll interval; outages are logged, not fatal."""
+async def drain_forever(send_one: Callable[[], Awaitable[bool]], poll_s: float, error_event: str,
+                        wake: asyncio.Event | None = None) -> None:
+    """A sending worker's loop: send while something is due, then wait; outages are logged, not fatal.
+
+    The wait ends after `poll_s` or as soon as `wake` is set (this process queued something), so a
+    new delivery goes out right after its transaction commits, not at the next poll. The poll still
+    finds what no wake announces: retries coming due, stale claims given back, other instances' work.
+    A worker clears `wake` before it drains, so a wake set during a drain starts another one.
+    """
     while True:
+        if wake is not None:
+            wake.clear()
         try:
             while await send_one():
                 pass
         except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
             log.warning(error_event, error=type(exc).__name__)
-        await asyncio.sleep(poll_s)
+        if wake is None:
+            await asyncio.sleep(poll_s)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), poll_s)

@@ -113,6 +113,7 @@ class MailSender:
         self._due: DueClaims | None = None
         self._outcomes: list[_Outcome] = []
         self._recording = False
+        self.wake = asyncio.Event()  # set when this process queued mails (see drain_forever)
 
     @property
     def store(self) -> NotifyStore:
@@ -169,15 +170,17 @@ class MailSender:
 
     async def _worker(self) -> None:
         connection = SmtpConnection(self.settings)
-        await drain_forever(lambda: self.send_one(connection), self.settings.mail_poll_interval_s, "mail.loop_error")
+        await drain_forever(lambda: self.send_one(connection), self.settings.mail_poll_interval_s, "mail.loop_error",
+                            self.wake)
 
     async def release_known_recipients(self) -> None:
         """Safety net for the race where a decision and the person's registration (or key) were handled at once."""
         owners = sorted({d["recipient_id"] for d in await self.store.waiting()})
         keys = await keyring.keys_for(self.runtime.db, owners)
         people = await self.store.recipients(owners)  # one read: this sweep runs every second
-        await self.store.release_waiting_many({owner: person["email"] for owner, person in people.items()
-                                               if owner in keys or not pii.is_sealed(person["email"])}, utcnow(), None)
+        if await self.store.release_waiting_many({owner: person["email"] for owner, person in people.items()
+                                                  if owner in keys or not pii.is_sealed(person["email"])}, utcnow(), None):
+            self.wake.set()
 
     async def _open_personal(self, delivery: dict[str, Any], facts: dict[str, Any]) -> bool:
         """Open the sealed address and names for this mail only (the store keeps them sealed).

@@ -31,7 +31,7 @@ class NotifySettings(ServiceSettings):
     mail_from: str = "Themenforum <themenforum@example.org>"
     mail_max_attempts: int = Field(5, ge=1)
     mail_backoff_s: float = Field(1.0, ge=0, description="First retry delay; doubles each attempt, with jitter.")
-    mail_poll_interval_s: float = 0.5
+    mail_poll_interval_s: float = Field(2.0, gt=0, description="How often idle workers look for due mails the consumer did not announce.")
     mail_rate_per_s: float = Field(50.0, gt=0, description="Outgoing mails per second (token bucket).")
     mail_burst: int = Field(20, ge=1, description="Mails that may go out at once before the rate applies.")
     mail_workers: int = Field(4, ge=1, description="Concurrent SMTP conversations.")
@@ -44,4 +44,4 @@ class NotifySettings(ServiceSettings):
     webhook_max_attempts: int = Field(6, ge=1)
     webhook_backoff_s: float = Field(1.0, ge=0)
     webhook_timeout_s: float = Field(5.0, gt=0)
-    webhook_poll_interval_s: float = 0.5
+    webhook_poll_interval_s: float = Field(2.0, gt=0, description="The same for webhook calls.")

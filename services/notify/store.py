@@ -61,21 +61,24 @@ class NotifyStore:
         if writes:
             await self.db.recipients.bulk_write(writes, ordered=True, session=session)
 
-    async def release_waiting_many(self, emails: dict[str, str], now: datetime, session: Session) -> None:
-        """Deliveries that waited for these people's addresses become due (most have nothing waiting, so look first).
+    async def release_waiting_many(self, emails: dict[str, str], now: datetime, session: Session) -> int:
+        """Deliveries that waited for these people's addresses become due; returns how many people had some.
+
+        Most have nothing waiting, so look first.
 
         One bulk of one update per person who has something waiting: a decision often reaches
         notify before the registration with the address (two topics), so about a third of the
         people of a rush have a mail waiting (census of the flow bench: one command each before).
         """
         if not emails:
-            return
+            return 0
         waiting = {d["recipient_id"] async for d in self.db.deliveries.find(
             {"recipient_id": {"$in": sorted(emails)}, "status": "waiting"}, {"recipient_id": 1}, session=session)}
         if waiting:
             await self.db.deliveries.bulk_write([UpdateMany(
                 {"recipient_id": pid, "status": "waiting"}, {"$set": {"status": "pending", "to": emails[pid], "next_attempt_at": now}})
                 for pid in sorted(waiting)], ordered=True, session=session)
+        return len(waiting)
 
     async def recipient(self, participant_id: str, session: Session = None) -> dict[str, Any] | None:
         return await self.db.recipients.find_one({"_id": participant_id}, session=session)

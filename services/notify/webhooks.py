@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -100,6 +101,7 @@ class WebhookSender:
     def __init__(self, runtime: Any, settings: NotifySettings) -> None:
         self.runtime, self.settings = runtime, settings
         self._due: DueClaims | None = None
+        self.wake = asyncio.Event()  # set when this process queued webhook calls (see drain_forever)
 
     @property
     def due(self) -> DueClaims:
@@ -114,7 +116,8 @@ class WebhookSender:
                                                              {"$set": {"status": "pending", "next_attempt_at": utcnow()}})
         async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s, follow_redirects=False) as client:
             try:
-                await drain_forever(lambda: self.send_one(client), self.settings.webhook_poll_interval_s, "webhook.loop_error")
+                await drain_forever(lambda: self.send_one(client), self.settings.webhook_poll_interval_s, "webhook.loop_error",
+                                    self.wake)
             finally:
                 with contextlib.suppress(Exception):
                     await self.due.release()

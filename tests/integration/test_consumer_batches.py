@@ -67,13 +67,15 @@ async def test_a_handler_that_takes_its_types_mixed_gets_the_poll_in_one_call_in
     calls: list[list[str]] = []
     consumer = _consumer(env, calls, mixed=mixed)
     records = _records()
+    woken: list[int] = []
+    consumer.after_batch.append(lambda: woken.append(len(calls)))
     await consumer.process_batch(records)
-    assert calls == expected
+    assert calls == expected and woken == [len(expected)]  # once per poll, after its handlers
     _, db, _ = env
     assert await db.seen.count_documents({}) == 6
-    # A redelivered poll is dropped by event id, whichever way it was handled.
+    # A redelivered poll is dropped by event id, whichever way it was handled, and wakes nobody.
     await consumer.process_batch(records)
-    assert calls == expected and await db.seen.count_documents({}) == 6
+    assert calls == expected and await db.seen.count_documents({}) == 6 and woken == [len(expected)]
 
 
 async def test_registering_a_type_again_one_by_one_takes_it_out_of_the_mixed_batches(env):

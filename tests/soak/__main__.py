@@ -201,15 +201,18 @@ def phase_load(stack: Stack, mongo: MongoClient, sampler: RssSampler, rate: floa
              f"HTTP intake p50 {statistics.median(latencies):.0f} ms, p99 {sorted(latencies)[int(0.99 * (len(latencies) - 1))]:.0f} ms; "
              f"behind when the last submission was answered: {lag_at_end}; every service caught up {caught_up:.0f} s later.",
              "",
-             "| process | RSS first minute MB | RSS last minute MB | peak MB | growth |",
-             "|---|---:|---:|---:|---:|"]
+             "| process | RSS first minute MB | RSS last minute MB | peak MB | growth | median of each minute MB |",
+             "|---|---:|---:|---:|---:|---|"]
     window = 60
     for name, values in sampler.samples.items():
         run = values[mark:]
         if len(run) < 2 * window:
             continue
         first, last = statistics.median(run[:window]), statistics.median(run[-window:])
-        lines.append(f"| {name} | {first:,.0f} | {last:,.0f} | {max(run):,.0f} | {100 * (last - first) / first:+.0f} % |")
+        # Growth that levels off (a warm-up) and growth that goes on (a leak) end alike; the series tells them apart.
+        minutes_ = " · ".join(f"{statistics.median(run[i:i + window]):,.0f}" for i in range(0, len(run) - window + 1, window))
+        lines.append(f"| {name} | {first:,.0f} | {last:,.0f} | {max(run):,.0f} | {100 * (last - first) / first:+.0f} % "
+                     f"| {minutes_} |")
     return lines
 
 
