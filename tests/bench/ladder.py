@@ -7,8 +7,8 @@ virtualenv (`python -m` puts the worktree first on the path, ahead of the editab
 this checkout's bench code (`tests/bench/`), so every commit is measured with the same instrument.
 Environment: LADDER_ONLY (scenario modules, default scenario_flow), BENCH_FLOW_N (default 2000
 here) and every other BENCH_ variable, passed through. Prints one table: the rows whose label
-starts with "flow:", "store:", "cpu" (milliseconds of CPU per registration) or "idle" (share of a
-core with no load), one column per commit.
+starts with "flow:", "store:", "notify:", "cpu" (milliseconds of CPU per registration) or "idle"
+(share of a core with no load), one column per commit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROW = re.compile(r"^\| ((?:flow|store|flow_floor|cpu|idle|batches|mails)[^|]*?) \| ([^|]*) \| ([^|]*) \| ([^|]*) \| ([^|]*) \|(?: [^|]* \| ([^|]*) \|)?")
+ROW = re.compile(r"^\| ((?:flow|store|flow_floor|cpu|idle|batches|mails|notify)[^|]*?) \| ([^|]*) \| ([^|]*) \| ([^|]*) \| ([^|]*) \|(?: [^|]* \| ([^|]*) \|)?")
 
 
 def bench_at(rev: str) -> dict[str, str]:
