@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from shared import keyring
 from shared.consumer import Batch, EventConsumer
@@ -35,19 +36,13 @@ async def on_workshop(event: CloudEvent[WorkshopConfigured], uow: UnitOfWork) ->
     await recheck(uow, event.data.forum_id)
 
 
-@consumer.on_batch("registration.submitted")
-async def on_registrations(batch: Batch) -> None:
-    """Count first choices (demand) and keep what breakout groups need: organisation and name."""
-    uow0 = batch[0][1]
-    store, changes = AgendaStore(uow0.db), defaultdict(list)
+def _people(batch: Batch, changes: dict[str, list[tuple[str, str, int]]]) -> dict[str, dict[str, Any]]:
+    """Count first choices (demand); what breakout groups need of each person: organisation and name."""
     for event, _ in batch:
         changes[event.data.forum_id].append((event.data.preferences[0], "registered_first_choice", 1))
-    await store.add_counts(changes, uow0.session)
     # Kept sealed as they came (data version 2); opened with the person's key where groups are formed or shown.
-    await store.save_people({d.registration_id: {"participant_id": d.participant_id, "forum_id": d.forum_id,
-                                                 "organisation": d.organisation, "first_name": d.first_name,
-                                                 "last_name": d.last_name}
-                             for d in (e.data for e, _ in batch)}, uow0.session)
+    return {d.registration_id: {"participant_id": d.participant_id, "forum_id": d.forum_id, "organisation": d.organisation,
+                                "first_name": d.first_name, "last_name": d.last_name} for d in (e.data for e, _ in batch)}
 
 
 @consumer.on("registration.updated")
@@ -57,21 +52,38 @@ async def on_registration_updated(event: CloudEvent[RegistrationUpdated], uow: U
                                                 {"organisation": str(event.data.changes["organisation"])}, uow.session)
 
 
-@consumer.on_batch("selection.decided")
-@consumer.on_batch("selection.overridden")
-async def on_decisions(batch: Batch) -> None:
-    """Keep accepted counts per workshop and actor group; a room may now be too small (checked once per forum)."""
-    uow0 = batch[0][1]
-    answers = await apply_decision_transitions(uow0.db, [e.data for e, _ in batch], uow0.session)
-    changes: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    last: dict[str, UnitOfWork] = {}
+async def _decisions(batch: Batch, changes: dict[str, list[tuple[str, str, int]]], last: dict[str, UnitOfWork]) -> None:
+    """Accepted counts per workshop and actor group from the newer decisions (older or repeated ones change nothing)."""
+    answers = await apply_decision_transitions(batch[0][1].db, [e.data for e, _ in batch], batch[0][1].session)
     for (event, uow), (previous, newer) in zip(batch, answers, strict=True):
         d = event.data
         if newer:
             changes[d.forum_id] += count_changes(previous, d.status.value, d.workshop_id, d.actor_group.value)
             last[d.forum_id] = uow
+
+
+@consumer.on_batch("registration.submitted", mixed=True)
+@consumer.on_batch("selection.decided", mixed=True)
+@consumer.on_batch("selection.overridden", mixed=True)
+async def on_people_and_decisions(batch: Batch) -> None:
+    """A poll's registrations and decisions together: one count update per workshop, one room check per forum.
+
+    The counts are sums of increments, so the order of registrations and decisions between them does
+    not matter; decisions keep their own order (a newer one per registration wins). A room may now be
+    too small: checked once per forum of the poll, after all its counts.
+    """
+    uow0 = batch[0][1]
+    changes: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    last: dict[str, UnitOfWork] = {}
+    people = _people([pair for pair in batch if pair[0].type == "registration.submitted"], changes)
+    if decisions := [pair for pair in batch if pair[0].type != "registration.submitted"]:
+        await _decisions(decisions, changes, last)
+    store = AgendaStore(uow0.db)
     if changes:
-        await AgendaStore(uow0.db).add_counts(changes, uow0.session)
+        await store.add_counts(changes, uow0.session)
+    if people:
+        await store.save_people(people, uow0.session)
+    if last:
         await recheck_many(last)
 
 
