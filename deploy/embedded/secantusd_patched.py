@@ -36,7 +36,8 @@ A second change was tried and left out: letting the registry's prune skip busy t
 instead of waiting for them. Transactions then ran side by side, and the store needed about 2 ms
 more CPU per registration in the flow benchmark (10.8 against 8.9 ms).
 
-All belong upstream (4 to WiredTiger's Python API); remove this file once the pinned SecantusDB has them.
+All belong upstream (4 to WiredTiger's Python API; the report is UPSTREAM.md beside this file); remove this
+file once the pinned SecantusDB has them.
 Set SECANTUS_UNPATCHED=1 to run the stock server for comparison. `--transaction-lifetime-s N` sets what
 mongod calls `transactionLifetimeLimitSeconds` (a setting, not a fix: it applies unpatched too).
 """
