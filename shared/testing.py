@@ -186,3 +186,21 @@ def consumer_batch_totals(metrics_text: str) -> tuple[float, float]:
             if sample.name in found:
                 found[sample.name] += sample.value
     return found["themenforum_consumer_batch_events_sum"], found["themenforum_consumer_batch_events_count"]
+
+
+async def _off_bus(topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+    return None
+
+
+def off_bus_outbox(db: Any, **options: Any) -> Any:
+    """An outbox on a real database whose events go nowhere (for handler tests that call a handler directly)."""
+    from shared.store import Outbox
+
+    return Outbox(db, _off_bus, **options)
+
+
+def off_bus_unit(client: Any, db: Any, cause: str = "test") -> Any:
+    """A unit of work on a real database (no transaction opened) with an off-bus outbox."""
+    from shared.store import UnitOfWork
+
+    return UnitOfWork(client, db, off_bus_outbox(db), cause=cause, source="test")

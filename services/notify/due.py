@@ -165,16 +165,13 @@ async def drain_forever(send_one: Callable[[], Awaitable[bool]], poll_s: float, 
     finds what no wake announces: retries coming due, stale claims given back, other instances' work.
     A worker clears `wake` before it drains, so a wake set during a drain starts another one.
     """
+    wake = wake or asyncio.Event()  # never set: the poll alone
     while True:
-        if wake is not None:
-            wake.clear()
+        wake.clear()
         try:
             while await send_one():
                 pass
         except Exception as exc:  # noqa: BLE001 - keep the loop alive through outages
             log.warning(error_event, error=type(exc).__name__)
-        if wake is None:
-            await asyncio.sleep(poll_s)
-            continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), poll_s)

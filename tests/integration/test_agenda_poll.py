@@ -16,13 +16,9 @@ from services.agenda.handlers import on_people_and_decisions
 from shared.events import make_event
 from shared.events.registrations import RegistrationSubmitted
 from shared.events.selection import SelectionDecided
-from shared.store import Outbox, UnitOfWork
+from shared.testing import off_bus_unit
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-
-async def _no_bus(topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
-    return None
 
 
 def _poll() -> list:
@@ -57,10 +53,10 @@ async def test_a_poll_in_one_call_ends_where_one_by_one_ends(stack):
     together, apart = (client[f"agenda{uuid.uuid4().hex[:8]}"] for _ in range(2))
     try:
         events = _poll()
-        uow = UnitOfWork(client, together, Outbox(together, _no_bus), cause="test", source="test")
+        uow = off_bus_unit(client, together)
         await on_people_and_decisions([(event, uow) for event in events])
         for event in events:
-            one = UnitOfWork(client, apart, Outbox(apart, _no_bus), cause=f"event:{event.id}", source="test")
+            one = off_bus_unit(client, apart, cause=f"event:{event.id}")
             await on_people_and_decisions([(event, one)])
 
         participation, people = await _state(together)

@@ -12,18 +12,15 @@ from shared import topics
 from shared.consumer import Batch, EventConsumer
 from shared.events import encode, make_event
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
-from shared.store import Outbox, UnitOfWork
-
-
-async def _no_bus(topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
-    return None
+from shared.store import UnitOfWork
+from shared.testing import off_bus_outbox
 
 
 @pytest.fixture
 async def env(stack):
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
     db = client[f"batches{uuid.uuid4().hex[:8]}"]
-    outbox = Outbox(db, _no_bus, mark_delay_s=0.01)
+    outbox = off_bus_outbox(db, mark_delay_s=0.01)
     await outbox.ensure_indexes()
     yield client, db, outbox
     await client.drop_database(db.name)

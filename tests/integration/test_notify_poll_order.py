@@ -19,13 +19,9 @@ from shared.events import make_event
 from shared.events.participants import ParticipantErasureRequested
 from shared.events.registrations import RegistrationSubmitted
 from shared.events.selection import SelectionDecided
-from shared.store import Outbox, UnitOfWork
+from shared.testing import off_bus_unit
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-
-async def _no_bus(topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
-    return None
 
 
 def _submitted(n: int) -> RegistrationSubmitted:
@@ -45,7 +41,7 @@ async def test_mails_earlier_in_the_poll_than_an_erasure_are_dropped_by_it_and_l
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
     db = client[f"order{uuid.uuid4().hex[:8]}"]
     try:
-        uow = UnitOfWork(client, db, Outbox(db, _no_bus), cause="test", source="test")
+        uow = off_bus_unit(client, db)
         events = [
             make_event("registration.submitted", subject="r1", source="test", data=_submitted(1)),
             make_event("selection.decided", subject="r1", source="test", data=_decided(1, "accepted", 1)),

@@ -9,11 +9,7 @@ from pymongo import AsyncMongoClient
 from services.notify.webhooks import WebhookStore, queue_webhooks_many
 from shared.events import make_event
 from shared.events.participants import ParticipantErased, ParticipantErasureRequested
-from shared.store import Outbox, UnitOfWork
-
-
-async def _no_bus(topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
-    return None
+from shared.testing import off_bus_unit
 
 
 async def test_one_read_for_a_mixed_poll_still_queues_each_event_only_for_the_endpoints_subscribed_to_it(stack):
@@ -27,7 +23,7 @@ async def test_one_read_for_a_mixed_poll_still_queues_each_event_only_for_the_en
                              data=ParticipantErasureRequested(participant_id="p1")),
                   make_event("participant.erased", subject="p1", source="test",
                              data=ParticipantErased(participant_id="p1", service="agenda"))]
-        uow = UnitOfWork(client, db, Outbox(db, _no_bus), cause="test", source="test")
+        uow = off_bus_unit(client, db)
         await queue_webhooks_many(uow, events)
         queued = sorted([(d["hook_id"], d["event_type"]) async for d in db.webhook_deliveries.find()])
         assert queued == sorted([(everything["_id"], "participant.erasure_requested"),
