@@ -55,6 +55,13 @@ class ServiceSettings(BaseSettings):
     handler_max_attempts: int = Field(3, ge=1, description="Attempts before a message is dead-lettered.")
     handler_retry_backoff_s: float = Field(0.2, ge=0)
     max_body_bytes: int = Field(64 * 1024, description="Largest accepted HTTP request body.")
+    gc_freeze_after_start: bool = Field(
+        True, description="Move what start-up allocated (modules, schemas, routes, reference data) out of the cyclic "
+        "garbage collector's full scans. Without it every full collection walked it all: 160-340 ms with the event "
+        "loop blocked, about every 8 s under load.")
+    gc_gen0_threshold: int = Field(
+        0, ge=0, description="Allocations between young-generation collections (Python's default: 700); 0 keeps "
+        "the interpreter's default.")
 
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: when stdout is not a TTY.")
