@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import time
 from pathlib import Path
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -17,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from faststream.specification import AsyncAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import bus, keyring, store
+from shared import bus, keyring, metrics, store
 from shared.accounts import projection as staff_projection
 from shared.auth import LoginRequired, RoleRequired, login_required_handler, login_router, role_required_handler, whoami_router
 from shared.consumer import EventConsumer
@@ -34,7 +35,7 @@ Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
 
 def tune_gc(settings: ServiceSettings) -> None:
-    """Keep the cyclic garbage collector's scans to what the service allocates while it runs.
+    """Keep the cyclic garbage collector's scans to what the service allocates while it runs, and time them.
 
     A full collection walks every tracked object, and after start-up most of them live for the
     life of the process. `gc.freeze` moves them to the permanent generation: later collections
@@ -46,6 +47,23 @@ def tune_gc(settings: ServiceSettings) -> None:
     if settings.gc_freeze_after_start:
         gc.collect()
         gc.freeze()
+    metrics.GC_FROZEN_OBJECTS.labels(settings.service_name).set_function(gc.get_freeze_count)
+    if not any(isinstance(callback, _GcTimer) for callback in gc.callbacks):
+        gc.callbacks.append(_GcTimer(settings.service_name))
+
+
+class _GcTimer:
+    """A `gc.callbacks` entry that records each collection's pause in `themenforum_gc_pause_seconds`."""
+
+    def __init__(self, service: str) -> None:
+        self.by_generation = [metrics.GC_PAUSE_SECONDS.labels(service, str(generation)) for generation in range(3)]
+        self.started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.by_generation[info["generation"]].observe(time.perf_counter() - self.started)
 
 
 class ServiceRuntime:
