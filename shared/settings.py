@@ -60,7 +60,7 @@ class ServiceSettings(BaseSettings):
         "garbage collector's full scans. Without it every full collection walked it all: 160-340 ms with the event "
         "loop blocked, about every 8 s under load.")
     gc_gen0_threshold: int = Field(
-        0, ge=0, description="Allocations between young-generation collections (Python's default: 700); 0 keeps "
+        10_000, ge=0, description="Allocations between young-generation collections (Python's default: 700); 0 keeps "
         "the interpreter's default.")
 
     log_level: str = "INFO"
