@@ -60,8 +60,9 @@ class ServiceSettings(BaseSettings):
         "garbage collector's full scans. Without it every full collection walked it all: 160-340 ms with the event "
         "loop blocked, about every 8 s under load.")
     gc_gen0_threshold: int = Field(
-        10_000, ge=0, description="Allocations between young-generation collections (Python's default: 700); 0 keeps "
-        "the interpreter's default.")
+        10_000, ge=0, description="Allocations between young-generation collections (Python's default: 700; 0 keeps "
+        "it). A poll's batch of events stays alive while it is handled, and each young collection walked it again: "
+        "at 700 the registration service ran about 2,500 of them per 9,000 registrations.")
 
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: when stdout is not a TTY.")
