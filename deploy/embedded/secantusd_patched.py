@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import sys
 import threading
@@ -670,6 +671,17 @@ def _transaction_lifetime(server_module: Any, seconds: float) -> None:
     server_module.SecantusDBServer.__init__ = with_lifetime
 
 
+def _tune_gc() -> None:
+    """What the services do (`tune_gc` in shared/runtime.py): imported modules out of the full scans, fewer young scans.
+
+    The server keeps its documents in WiredTiger, not in Python objects; what the collector walks is the
+    server's own code and each command's short-lived objects.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
+
+
 def _take_option(name: str) -> str | None:
     """Remove `name VALUE` from the command line (an option of this launcher, not of SecantusDB's CLI)."""
     if name not in sys.argv:
@@ -706,6 +718,7 @@ def main() -> int:
             print(f"secantusd_patched: not applied (this SecantusDB differs): {', '.join(missing)}", file=sys.stderr)
     from secantus.cli import main as secantus_main
 
+    _tune_gc()
     sys.argv[0] = "secantusd-py"
     return int(secantus_main() or 0)
 
