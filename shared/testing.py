@@ -12,6 +12,7 @@ import email.policy
 import secrets
 import tempfile
 import time
+from collections.abc import Iterable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -176,16 +177,29 @@ def eventually(check: Any, *, timeout: float = 30.0, interval: float = 0.2) -> A
         time.sleep(interval)
 
 
-def consumer_batch_totals(metrics_text: str) -> tuple[float, float]:
-    """From a service's `/metrics`: new events its consumer took and the polls that brought any, so far."""
+def metric_sums(metrics_text: str, names: Iterable[str], **labels: str) -> dict[str, float]:
+    """From a service's `/metrics`: each named sample summed over its label sets (those with `labels`, when given)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    found = {"themenforum_consumer_batch_events_sum": 0.0, "themenforum_consumer_batch_events_count": 0.0}
+    found = dict.fromkeys(names, 0.0)
     for family in text_string_to_metric_families(metrics_text):
         for sample in family.samples:
-            if sample.name in found:
+            if sample.name in found and all(sample.labels.get(k) == v for k, v in labels.items()):
                 found[sample.name] += sample.value
+    return found
+
+
+def consumer_batch_totals(metrics_text: str) -> tuple[float, float]:
+    """From a service's `/metrics`: new events its consumer took and the polls that brought any, so far."""
+    found = metric_sums(metrics_text, ("themenforum_consumer_batch_events_sum", "themenforum_consumer_batch_events_count"))
     return found["themenforum_consumer_batch_events_sum"], found["themenforum_consumer_batch_events_count"]
+
+
+def gc_totals(metrics_text: str) -> tuple[float, float, float]:
+    """From a service's `/metrics`: seconds in all garbage collections, and the full ones' seconds and count, so far."""
+    names = ("themenforum_gc_pause_seconds_sum", "themenforum_gc_pause_seconds_count")
+    full = metric_sums(metrics_text, names, generation="2")
+    return metric_sums(metrics_text, names[:1])[names[0]], full[names[0]], full[names[1]]
 
 
 async def _off_bus(topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROW = re.compile(r"^\| ((?:flow|store|flow_floor|cpu|idle|batches|mails|notify)[^|]*?) \| ([^|]*) \| ([^|]*) \| ([^|]*) \| ([^|]*) \|(?: [^|]* \| ([^|]*) \|)?")
+ROW = re.compile(r"^\| ((?:flow|store|flow_floor|cpu|idle|batches|mails|notify|gc)[^|]*?) \| ([^|]*) \| ([^|]*) \| ([^|]*) \| ([^|]*) \|(?: [^|]* \| ([^|]*) \|)?")
 
 
 def bench_at(rev: str) -> dict[str, str]:
@@ -44,6 +44,9 @@ def bench_at(rev: str) -> dict[str, str]:
                 if (m := ROW.match(line)):
                     label, _n, rate, _p50, p99, note = ((x or "").strip() for x in m.groups())
                     if label.startswith("cpu"):  # the CPU rows: milliseconds per registration, from the note
+                        rows[label] = note.split(" ms")[0] + " ms"
+                        continue
+                    if label.startswith("gc"):  # the collector's rows: milliseconds per registration, from the note
                         rows[label] = note.split(" ms")[0] + " ms"
                         continue
                     if label.startswith("idle"):  # the idle rows: share of a core, from the note

@@ -34,7 +34,7 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from shared import topics
-from shared.testing import Stack, consumer_batch_totals
+from shared.testing import Stack, consumer_batch_totals, gc_totals
 from tests.conftest import person
 from tests.integration.selection_support import seeded_copy
 
@@ -164,23 +164,33 @@ async def _decision_latencies(client: AsyncMongoClient, sent: dict[str, float]) 
     return latencies
 
 
-async def _batch_totals(stack: Stack) -> dict[str, tuple[float, float]]:
-    """Per service: new events consumed and polls that brought any, so far (its `/metrics`)."""
-    totals: dict[str, tuple[float, float]] = {}
+async def _service_metrics(stack: Stack) -> dict[str, str]:
+    """Each service's `/metrics` text, now."""
     async with httpx.AsyncClient(timeout=10) as http:
-        for name in stack.services:
-            totals[name] = consumer_batch_totals((await http.get(stack.url(name, "/metrics"))).text)
-    return totals
+        return {name: (await http.get(stack.url(name, "/metrics"))).text for name in stack.services}
 
 
-def _batch_rows(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> list[Result]:
+def _batch_rows(before: dict[str, str], after: dict[str, str]) -> list[Result]:
     """Mean events per consumer poll during the flow: what each transaction's fixed costs are shared by."""
     rows = []
-    for name, (events, polls) in after.items():
-        events, polls = events - before.get(name, (0, 0))[0], polls - before.get(name, (0, 0))[1]
-        if polls:
-            rows.append(Result(f"batches flow: {name}", int(events), polls, [], "events per poll",
-                               note=f"{polls:,.0f} polls with new events"))
+    for name, text in after.items():
+        (events, polls), (events_0, polls_0) = consumer_batch_totals(text), consumer_batch_totals(before[name])
+        if polls > polls_0:
+            rows.append(Result(f"batches flow: {name}", int(events - events_0), polls - polls_0, [], "events per poll",
+                               note=f"{polls - polls_0:,.0f} polls with new events"))
+    return rows
+
+
+def _gc_rows(before: dict[str, str], after: dict[str, str], n: int) -> list[Result]:
+    """The garbage collector's share of each service during the flow (its pauses block the event loop)."""
+    rows = []
+    for name, text in after.items():
+        (spent, full_s, full_n), (spent_0, full_s_0, full_n_0) = gc_totals(text), gc_totals(before[name])
+        if spent > spent_0:  # a service that does not time its collections (older code in a ladder) has no row
+            full = f"{full_n - full_n_0:,.0f} full collections, {1000 * (full_s - full_s_0) / (full_n - full_n_0):.0f} ms each" \
+                if full_n > full_n_0 else "no full collection"
+            rows.append(Result(f"gc flow: {name}", n, spent - spent_0, [], "registrations per GC-second",
+                               note=f"{1000 * (spent - spent_0) / n:.3f} ms of collections per registration; {full}"))
     return rows
 
 
@@ -209,7 +219,7 @@ async def run(stack: Stack) -> list[Result]:
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
     flow = _Flow(client, list(fora))
     try:
-        cpu, batches, mails = CpuWindow(stack), await _batch_totals(stack), await flow.mails_sent()
+        cpu, metrics, mails = CpuWindow(stack), await _service_metrics(stack), await flow.mails_sent()
         seconds, latencies, _ = await _post_all(stack, _bodies(fora, n, 1), concurrency)
         intake = Result(f"flow: HTTP intake, {concurrency} concurrent", n, seconds, latencies, "req", floor="flow_floor")
         began = time.perf_counter() - seconds
@@ -221,7 +231,8 @@ async def run(stack: Stack) -> list[Result]:
         whole = Result("flow: whole flow (decision, agenda, reporting, notification recorded)", n,
                        time.perf_counter() - began, [], "registrations", floor="flow_floor")
         used = cpu.rows("cpu flow", n, floor_prefix="cpu floor")  # the mails still going out are not counted
-        used += _batch_rows(batches, await _batch_totals(stack))
+        metrics_after = await _service_metrics(stack)
+        used += _batch_rows(metrics, metrics_after) + _gc_rows(metrics, metrics_after, n)
         mailed = Result("mails flow: sent while the flow ran", await flow.mails_sent() - mails, whole.seconds, [], "mails",
                         note="competes with the flow for the CPU; at most MAIL_RATE_PER_S (50/s by default)")
         # Checked after the whole flow: the check's queries (about 1.5 s of the store's CPU at 20,000) are the

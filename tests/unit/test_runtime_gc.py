@@ -32,7 +32,8 @@ def test_start_up_objects_are_frozen_and_collections_are_timed(restored_gc: None
     assert gc.get_threshold()[0] == 5000
     frozen = gc.get_freeze_count()
     assert frozen > 10_000  # the modules, pydantic schemas and everything else this test process imported
-    assert REGISTRY.get_sample_value("themenforum_gc_frozen_objects", {"service": "gc-unit"}) == frozen
+    # Read when scraped: frozen objects freed by reference counting since leave the count.
+    assert REGISTRY.get_sample_value("themenforum_gc_frozen_objects", {"service": "gc-unit"}) == pytest.approx(frozen, rel=0.01)
     before = pauses("gc-unit", 2)
     gc.collect()
     assert pauses("gc-unit", 2) == before + 1
