@@ -43,10 +43,7 @@ def bench_at(rev: str) -> dict[str, str]:
             for line in done.stdout.splitlines():
                 if (m := ROW.match(line)):
                     label, _n, rate, _p50, p99, note = ((x or "").strip() for x in m.groups())
-                    if label.startswith("cpu"):  # the CPU rows: milliseconds per registration, from the note
-                        rows[label] = note.split(" ms")[0] + " ms"
-                        continue
-                    if label.startswith("gc"):  # the collector's rows: milliseconds per registration, from the note
+                    if label.startswith(("cpu", "gc")):  # CPU and collector rows: milliseconds per registration, from the note
                         rows[label] = note.split(" ms")[0] + " ms"
                         continue
                     if label.startswith("idle"):  # the idle rows: share of a core, from the note
