@@ -204,8 +204,9 @@ def phase_load(stack: Stack, mongo: MongoClient, sampler: RssSampler, rate: floa
              f"HTTP intake p50 {statistics.median(latencies):.0f} ms, p99 {sorted(latencies)[int(0.99 * (len(latencies) - 1))]:.0f} ms; "
              f"behind when the last submission was answered: {lag_at_end}; every service caught up {caught_up:.0f} s later.",
              "",
-             "| process | RSS first minute MB | RSS last minute MB | peak MB | growth | median of each minute MB |",
-             "|---|---:|---:|---:|---:|---|"]
+             "| process | RSS first minute MB | RSS last minute MB | peak MB | growth | growth in the last 10 min "
+             "| median of each minute MB |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     window = 60
     for name, values in sampler.samples.items():
         run = values[mark:]
@@ -215,8 +216,21 @@ def phase_load(stack: Stack, mongo: MongoClient, sampler: RssSampler, rate: floa
         # Growth that levels off (a warm-up) and growth that goes on (a leak) end alike; the series tells them apart.
         minutes_ = " · ".join(f"{statistics.median(run[i:i + window]):,.0f}" for i in range(0, len(run) - window + 1, window))
         lines.append(f"| {name} | {first:,.0f} | {last:,.0f} | {max(run):,.0f} | {100 * (last - first) / first:+.0f} % "
-                     f"| {minutes_} |")
+                     f"| {_last_ten(run, window)} | {minutes_} |")
     return lines
+
+
+def _last_ten(run: list[float], window: int) -> str:
+    """Growth from the minute ten minutes before the end to the last minute; '–' for a shorter run.
+
+    The services' resident size rises while the allocator reaches its high-water mark (CPython's
+    small-object arenas are kept once touched) and then stays: a run longer than ten minutes shows
+    whether the last ten are flat, which is what a leak would not be.
+    """
+    if len(run) < 11 * window:
+        return "–"
+    before, last = statistics.median(run[-11 * window:-10 * window]), statistics.median(run[-window:])
+    return f"{100 * (last - before) / before:+.1f} %"
 
 
 def main() -> None:
