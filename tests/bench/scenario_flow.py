@@ -187,8 +187,9 @@ def _gc_rows(before: dict[str, str], after: dict[str, str], n: int) -> list[Resu
     for name, text in after.items():
         (spent, full_s, full_n), (spent_0, full_s_0, full_n_0) = gc_totals(text), gc_totals(before[name])
         if spent > spent_0:  # a service that does not time its collections (older code in a ladder) has no row
-            full = f"{full_n - full_n_0:,.0f} full collections, {1000 * (full_s - full_s_0) / (full_n - full_n_0):.0f} ms each" \
-                if full_n > full_n_0 else "no full collection"
+            runs = full_n - full_n_0
+            full = f"{runs:,.0f} full collection{'' if runs == 1 else 's'}, {1000 * (full_s - full_s_0) / runs:.0f} ms each" \
+                if runs > 0 else "no full collection"
             rows.append(Result(f"gc flow: {name}", n, spent - spent_0, [], "registrations per GC-second",
                                note=f"{1000 * (spent - spent_0) / n:.3f} ms of collections per registration; {full}"))
     return rows

@@ -29,3 +29,8 @@ def test_no_full_collection_and_no_timer_are_told_apart() -> None:
     young = _gc_rows({"registration": metrics()}, {"registration": metrics((0, 0.004))}, 100)
     assert young[0].note.endswith("no full collection")
     assert _gc_rows({"agenda": "# no gc metrics\n"}, {"agenda": "# no gc metrics\n"}, 100) == []  # older code in a ladder
+
+
+def test_one_full_collection_is_singular() -> None:
+    [row] = _gc_rows({"results": metrics()}, {"results": metrics((2, 0.029))}, 100)
+    assert row.note.endswith("; 1 full collection, 29 ms each")
