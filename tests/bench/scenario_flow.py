@@ -8,9 +8,7 @@ rate, so 80 % of the decision rate was the whole flow's full capacity and the la
 the queue growing; before 2026-11-27 the run took 80 % of the decision rate). Quotas are checked exactly
 and every registration must have exactly one first decision. Environment: BENCH_FLOW_N
 (default 20000), BENCH_FLOW_CONCURRENCY (default 256), BENCH_FLOW_PACED_RATE (a fixed rate for the
-paced run instead of 80 % of the whole flow's rate, to see latency at another load),
-BENCH_FLOW_PROGRESS (`metrics`, the default, or `store`: how the bench sees the flow's progress, see
-`_Progress`).
+paced run instead of 80 % of the whole flow's rate, to see latency at another load).
 
 The full-speed run offers a rush: 256 requests in flight, as many as the paced run uses. The
 senders wait for their answers, so with 64 (the default before 2026-11-27) the offered load was
@@ -36,7 +34,7 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from shared import topics
-from shared.testing import Stack, consumer_batch_totals, gc_totals, metric_sums
+from shared.testing import Stack, consumer_batch_totals, gc_totals
 from tests.conftest import person
 from tests.integration.selection_support import seeded_copy
 
@@ -156,49 +154,6 @@ class _Flow:
         return await self._count(self.client.themenforum_notify.deliveries, {"status": "sent"})
 
 
-class _Progress:
-    """The flow's progress from the services' event counters, confirmed once from the stores at the end.
-
-    Counting in the stores (`_Flow`) reads every document counted so far on each poll: about 1.5 s of
-    the embedded store's CPU per poll at 20,000, every 0.5-5 s, and 20-25 % of a core for the
-    whole paced run, while the store is what every stage waits for. A handled event is counted after
-    its transaction committed and its events were published (`shared/consumer.py`), so the counter
-    says "persisted" as surely; reading it costs each service a few milliseconds. Once a counter has
-    reached its target, the store is counted once; a shortfall falls back to polling the store
-    (`confirm`). Counters count events since `start()`: only this flow's events go by meanwhile.
-    """
-
-    COUNTERS = {"decided": ("registration", "registration.submitted"), "agenda": ("agenda", "selection.decided"),
-                "results": ("results", "selection.decided"), "notify": ("notify", "selection.decided")}
-
-    def __init__(self, stack: Stack, flow: _Flow) -> None:
-        self.stack, self.flow = stack, flow
-        self.base: dict[str, float] = {}
-
-    async def _handled(self, service: str, event_type: str) -> float:
-        async with httpx.AsyncClient(timeout=10) as http:
-            text = (await http.get(self.stack.url(service, "/metrics"))).text
-        return metric_sums(text, ("themenforum_events_consumed_total",), type=event_type,
-                           outcome="handled")["themenforum_events_consumed_total"]
-
-    async def start(self) -> None:
-        self.base = {name: await self._handled(*where) for name, where in self.COUNTERS.items()}
-
-    def counter(self, name: str) -> Any:
-        """A `count()` for `_wait`: this flow's handled events of `name` since `start()`."""
-        async def count() -> int:
-            return int(await self._handled(*self.COUNTERS[name]) - self.base[name])
-        return count
-
-    async def confirm(self, name: str, n: int) -> str:
-        """The store's count once (polled further if it is short of `n`); '' or what fell short."""
-        count = getattr(self.flow, name)
-        if (found := await count()) >= n:
-            return ""
-        await _wait(count, n)
-        return f"{name}: the store had {found:,} of {n:,} when the counter had all"
-
-
 async def _decision_latencies(client: AsyncMongoClient, sent: dict[str, float]) -> list[float]:
     """The first decision's time (its entry in the decision history) minus the client's send time."""
     cursor = client.themenforum_registration.registrations.find({"_id": {"$in": list(sent)}}, {"decision_history": 1})
@@ -264,27 +219,19 @@ async def run(stack: Stack) -> list[Result]:
     fora = _fora(stack)
     client: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
     flow = _Flow(client, list(fora))
-    by_metrics = os.environ.get("BENCH_FLOW_PROGRESS", "metrics") != "store"
-    progress = _Progress(stack, flow)
     try:
-        await progress.start()
         cpu, metrics, mails = CpuWindow(stack), await _service_metrics(stack), await flow.mails_sent()
         seconds, latencies, _ = await _post_all(stack, _bodies(fora, n, 1), concurrency)
         intake = Result(f"flow: HTTP intake, {concurrency} concurrent", n, seconds, latencies, "req", floor="flow_floor")
         began = time.perf_counter() - seconds
-        counts = {name: progress.counter(name) if by_metrics else getattr(flow, name)
-                  for name in ("decided", "agenda", "results", "notify")}
-        decided_after = seconds + await _wait(counts["decided"], n)
+        decided_after = seconds + await _wait(flow.decided, n)
         caught_up = {}  # when each projection had every decision (the last one sets the whole flow's time)
-        for name in ("agenda", "results", "notify"):
-            await _wait(counts[name], n)
+        for name, count in (("agenda", flow.agenda), ("results", flow.results), ("notify", flow.notify)):
+            await _wait(count, n)
             caught_up[name] = time.perf_counter() - began
         whole = Result("flow: whole flow (decision, agenda, reporting, notification recorded)", n,
                        time.perf_counter() - began, [], "registrations", floor="flow_floor")
         used = cpu.rows("cpu flow", n, floor_prefix="cpu floor")  # the mails still going out are not counted
-        short = []
-        if by_metrics:  # after the CPU window: the confirming counts are the bench's, not the platform's
-            short = [why for name in counts if (why := await progress.confirm(name, n))]
         metrics_after = await _service_metrics(stack)
         used += _batch_rows(metrics, metrics_after) + _gc_rows(metrics, metrics_after, n)
         mailed = Result("mails flow: sent while the flow ran", await flow.mails_sent() - mails, whole.seconds, [], "mails",
@@ -295,22 +242,18 @@ async def run(stack: Stack) -> list[Result]:
                            floor="flow_floor", note=await _check_invariants(client, list(fora), n))
         fixed = float(os.environ.get("BENCH_FLOW_PACED_RATE") or 0)
         rate, why = (fixed, "a fixed rate") if fixed else (max(50.0, 0.8 * whole.throughput), "80 % of the whole flow's rate")
-        paced = await _paced(stack, client, fora, rate, min(n, 4000), decided=n, why=why,
-                             progress=progress if by_metrics else None)
+        paced = await _paced(stack, client, fora, rate, min(n, 4000), decided=n, why=why)
         lag = Result("flow: projections caught up", n, whole.seconds, [], "registrations",
                      note="seconds after the first request: decisions " + f"{decided_after:.0f}, "
                      + ", ".join(f"{name} {at:.0f}" for name, at in caught_up.items())
-                     + " (polled in this order: one done earlier shows as done with the one before; "
-                     + ("progress from the services' event counters, each confirmed by one count in its store"
-                        + (": " + "; ".join(short) if short else "") if by_metrics else "progress counted in the stores")
-                     + ")")
+                     + " (polled in this order: one done earlier shows as done with the one before)")
         return [intake, decisions, whole, lag, *paced, *used, mailed]
     finally:
         await client.close()
 
 
 async def _paced(stack: Stack, client: AsyncMongoClient, fora: dict[str, list[str]], rate: float, n: int,
-                 decided: int, why: str, progress: _Progress | None = None) -> list[Result]:
+                 decided: int, why: str) -> list[Result]:
     """A steady stream at `rate`/s: intake and decision latency.
 
     Waits for the stream's decisions by forum (the `decided` registrations before it are all decided),
@@ -318,11 +261,7 @@ async def _paced(stack: Stack, client: AsyncMongoClient, fora: dict[str, list[st
     the last decisions of the stream that the latencies measure.
     """
     seconds, latencies, sent = await _post_all(stack, _bodies(fora, n, 2), concurrency=256, rate=rate)
-    if progress is not None:  # the counter while the stream's last decisions come, the store once after
-        await _wait(progress.counter("decided"), decided + len(sent))
-        await progress.confirm("decided", decided + len(sent))
-    else:
-        await _wait(_Flow(client, list(fora)).decided, decided + len(sent))
+    await _wait(_Flow(client, list(fora)).decided, decided + len(sent))
     return [Result(f"flow: HTTP intake paced at {rate:,.0f}/s", n, seconds, latencies, "req"),
             Result(f"flow: decision latency paced at {rate:,.0f}/s ({why})", n, seconds,
                    await _decision_latencies(client, sent), "decisions",
